@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn text_strings_use_utf16_for_vietnamese() {
         let o = Object::text("Hương");
-        assert_eq!(o.to_bytes(), b"<FEFF004801B0015B006E0067>");
+        assert_eq!(o.to_bytes(), b"<FEFF004801B001A1006E0067>");
         assert_eq!(Object::text("Sig1").to_bytes(), b"(Sig1)");
     }
 

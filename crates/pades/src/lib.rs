@@ -1,0 +1,13 @@
+//! `kyso-pades`: CMS SignedData for PAdES and CAdES (signed attributes, ESS signing-certificate-v2,
+//! exact `/Contents` sizing) and the phased PDF signing flow. It does no I/O of its own: callers
+//! pass readers and writers in, and the time.
+#![forbid(unsafe_code)]
+
+pub mod cms_build;
+mod error;
+pub mod ess;
+pub mod pdf_sign;
+
+pub use cms_build::CertChain;
+pub use error::{Error, Result};
+pub use pdf_sign::{PdfSignOptions, Prepared, SubFilter, prepare, sign_detached, sign_pdf};

@@ -1,0 +1,143 @@
+//! The phased PAdES flow. Each phase consumes the one before, so nothing can touch the document
+//! between hashing and embedding:
+//!
+//! 1. [`prepare`]: field, widget, signature dictionary with an exactly sized `/Contents` hole;
+//!    the output is written once while its signed bytes are hashed.
+//! 2. [`Prepared::to_be_signed`]: the digest a key backend signs. This may take minutes (a phone
+//!    confirmation); [`Prepared`] is plain data and can be kept meanwhile.
+//! 3. [`Prepared::finish`]: the signature value is checked against the certificate, the CMS is
+//!    assembled and written into the hole.
+
+use crate::cms_build::{self, CertChain};
+use crate::{Error, Result};
+use cms::signed_data::SignedAttributes;
+use kyso_keys::{KeyKind, SignatureAlgorithm, SigningKey};
+use kyso_pdf::{AppearanceSpec, Dict, DocMdp, Document, FieldLock, Object, Placement, PreparedSignature, SignatureRequest, Update};
+use std::io::{Read, Seek, Write};
+
+/// The `/SubFilter` of the signature dictionary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubFilter {
+    /// `ETSI.CAdES.detached`: PAdES baseline (ETSI EN 319 142-1).
+    Pades,
+    /// `adbe.pkcs7.detached`: the legacy form older readers know.
+    Pkcs7Detached,
+}
+
+impl SubFilter {
+    fn name(self) -> &'static [u8] {
+        match self {
+            SubFilter::Pades => b"ETSI.CAdES.detached",
+            SubFilter::Pkcs7Detached => b"adbe.pkcs7.detached",
+        }
+    }
+}
+
+/// What the signer asks for. The time is given by the caller (the core reads no clock).
+#[derive(Clone, Debug)]
+pub struct PdfSignOptions {
+    pub subfilter: SubFilter,
+    pub algorithm: SignatureAlgorithm,
+    pub field: Option<String>,
+    pub placement: Placement,
+    pub certify: Option<DocMdp>,
+    pub lock: Option<FieldLock>,
+    pub name: Option<String>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    pub contact_info: Option<String>,
+    /// The claimed signing time as a PDF date string object (see `kyso_pdf::fields::pdf_date`).
+    pub signing_time: Object,
+    pub appearance: Option<AppearanceSpec>,
+    /// Extra DER bytes to reserve in `/Contents` (a timestamp token added later, for example).
+    pub reserve_extra: usize,
+}
+
+/// A signature whose document part is written and whose value is still to come.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    hole: PreparedSignature,
+    chain: CertChain,
+    algorithm: SignatureAlgorithm,
+    signed_attributes: SignedAttributes,
+    to_be_signed: Vec<u8>,
+}
+
+/// Phase 1: writes `doc` plus the signature update to `out`, hashing what the signature covers.
+pub fn prepare<R: Read + Seek, W: Write>(doc: &mut Document<R>, out: &mut W, chain: &CertChain, key_kind: KeyKind, opts: &PdfSignOptions) -> Result<Prepared> {
+    let alg = opts.algorithm;
+    let capacity = cms_build::assembled_len(chain, alg, key_kind.max_signature_len())? + opts.reserve_extra;
+    let mut entries = Dict::new()
+        .with(b"Filter", Object::name(b"Adobe.PPKLite"))
+        .with(b"SubFilter", Object::name(opts.subfilter.name()))
+        .with(b"M", opts.signing_time.clone());
+    for (key, value) in [(&b"Name"[..], &opts.name), (b"Reason", &opts.reason), (b"Location", &opts.location), (b"ContactInfo", &opts.contact_info)] {
+        if let Some(v) = value {
+            entries.set(key, Object::text(v));
+        }
+    }
+    let request = SignatureRequest {
+        field: opts.field.clone(),
+        placement: opts.placement.clone(),
+        entries,
+        capacity,
+        certify: opts.certify,
+        lock: opts.lock.clone(),
+        appearance: opts.appearance.clone(),
+    };
+    let mut update = Update::new(doc);
+    doc.add_signature(&mut update, &request)?;
+    let mut hasher = alg.digest.hasher();
+    let hole = update.write(doc, out, &mut |chunk| hasher.update(chunk))?.expect("a signature update always has a hole");
+    let message_digest = hasher.finalize();
+    let signed_attributes = cms_build::signed_attributes(&message_digest, chain, None)?;
+    let to_be_signed = cms_build::signed_attributes_digest(&signed_attributes, alg.digest)?;
+    Ok(Prepared { hole, chain: chain.clone(), algorithm: alg, signed_attributes, to_be_signed })
+}
+
+impl Prepared {
+    /// Phase 2: the digest the key must sign (of the DER signed attributes).
+    pub fn to_be_signed(&self) -> &[u8] {
+        &self.to_be_signed
+    }
+
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    pub fn byte_range(&self) -> [u64; 4] {
+        self.hole.byte_range
+    }
+
+    /// Phase 3: checks `signature` against the signer's certificate and embeds the CMS.
+    pub fn finish<W: Write + Seek>(self, out: &mut W, signature: &[u8]) -> Result<()> {
+        kyso_keys::verify_digest(&self.chain.signer_spki_der()?, self.algorithm, &self.to_be_signed, signature)?;
+        let der = cms_build::assemble(&self.chain, self.algorithm, self.signed_attributes, signature, None)?;
+        self.hole.embed(out, &der).map_err(Error::from)
+    }
+}
+
+/// All three phases with a key at hand.
+pub fn sign_pdf<R: Read + Seek, W: Write + Seek>(doc: &mut Document<R>, out: &mut W, chain: &CertChain, key: &dyn SigningKey, opts: &PdfSignOptions) -> Result<()> {
+    let prepared = prepare(doc, out, chain, key.kind(), opts)?;
+    let signature = key.sign_digest(prepared.algorithm, prepared.to_be_signed())?;
+    prepared.finish(out, &signature)
+}
+
+/// A detached CAdES signature over any bytes (records that are not PDFs), streamed from `data`.
+pub fn sign_detached<R: Read>(mut data: R, chain: &CertChain, key: &dyn SigningKey, algorithm: SignatureAlgorithm) -> Result<Vec<u8>> {
+    let mut hasher = algorithm.digest.hasher();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = data.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let attrs = cms_build::signed_attributes(&hasher.finalize(), chain, None)?;
+    let tbs = cms_build::signed_attributes_digest(&attrs, algorithm.digest)?;
+    let signature = key.sign_digest(algorithm, &tbs)?;
+    kyso_keys::verify_digest(&chain.signer_spki_der()?, algorithm, &tbs, &signature)?;
+    cms_build::assemble(chain, algorithm, attrs, &signature, None)
+}
