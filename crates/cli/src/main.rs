@@ -1,0 +1,324 @@
+//! `kyso`: a thin command line over the Kyso libraries. It parses arguments, reads files and
+//! the clock, and maps outcomes to exit codes; the work happens in the library crates.
+
+mod clock;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey, SoftwareKey};
+use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
+use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
+use std::fs::File;
+use std::io::{BufReader, Seek, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "kyso", version, about = "Ký số: digital signatures for school records (PAdES, CAdES)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign a PDF (PAdES baseline B-B, or the legacy adbe.pkcs7.detached).
+    Sign(SignArgs),
+    /// List the form fields and signatures of a PDF.
+    Fields { input: PathBuf },
+    /// Add an empty signature field (an approval stage for a later signer).
+    AddField {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// PAGE:X1,Y1,X2,Y2 in points; invisible when left out.
+        #[arg(long)]
+        visible: Option<String>,
+        /// FieldMDP lock for the future signature: `all` or a comma-separated field list.
+        #[arg(long)]
+        lock: Option<String>,
+    },
+    /// Make a detached CAdES signature (.p7s) over any file.
+    CadesSign {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[arg(long, value_enum, default_value_t = Hash::Sha256)]
+        hash: Hash,
+        #[arg(long)]
+        pss: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct KeyArgs {
+    /// PKCS#8 private key (PEM or DER, optionally password-protected).
+    #[arg(long)]
+    key: PathBuf,
+    /// The signer's certificate (PEM or DER); a PEM bundle may carry the chain too.
+    #[arg(long)]
+    cert: PathBuf,
+    /// Further certificates of the chain (PEM bundle).
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Password of the private key; read from KYSO_KEY_PASSWORD when not given.
+    #[arg(long, env = "KYSO_KEY_PASSWORD", hide_env_values = true)]
+    key_password: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct SignArgs {
+    input: PathBuf,
+    #[arg(short, long)]
+    output: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[arg(long, value_enum, default_value_t = SubFilterArg::Pades)]
+    subfilter: SubFilterArg,
+    #[arg(long, value_enum, default_value_t = Hash::Sha256)]
+    hash: Hash,
+    /// Use RSASSA-PSS (RSA keys), as Vietnam's rules for signing software prefer.
+    #[arg(long)]
+    pss: bool,
+    /// Make this the certification signature (DocMDP) with the given permissions.
+    #[arg(long, value_enum)]
+    certify: Option<Certify>,
+    /// Sign into this existing empty field, or create a field with this name.
+    #[arg(long)]
+    field: Option<String>,
+    /// FieldMDP lock of a new field: `all` or a comma-separated list of field names.
+    #[arg(long)]
+    lock: Option<String>,
+    /// PAGE:X1,Y1,X2,Y2 in points; invisible when left out.
+    #[arg(long)]
+    visible: Option<String>,
+    /// PNG image (handwritten signature or seal) for the visible signature.
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Signer name shown and stored in /Name; the certificate's common name by default.
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    /// Password of an encrypted PDF.
+    #[arg(long)]
+    password: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SubFilterArg {
+    Pades,
+    Pkcs7,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Certify {
+    NoChanges,
+    FormFilling,
+    Annotations,
+}
+
+impl From<Hash> for DigestAlgorithm {
+    fn from(h: Hash) -> Self {
+        match h {
+            Hash::Sha256 => DigestAlgorithm::Sha256,
+            Hash::Sha384 => DigestAlgorithm::Sha384,
+            Hash::Sha512 => DigestAlgorithm::Sha512,
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sign(args) => sign(args),
+        Command::Fields { input } => fields(&input),
+        Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
+        Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
+    };
+    if let Err(e) = result {
+        // One line, naming the problem and its causes.
+        let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        eprintln!("kyso: error: {}", causes.join(": "));
+        std::process::exit(1);
+    }
+}
+
+fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
+    let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
+    let key = SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?;
+    let cert_bytes = std::fs::read(&args.cert).with_context(|| format!("cannot read the certificate file {}", args.cert.display()))?;
+    let mut certs = certinfo::parse_certificates(&cert_bytes).with_context(|| format!("certificate file {}", args.cert.display()))?;
+    if let Some(chain) = &args.chain {
+        let bytes = std::fs::read(chain).with_context(|| format!("cannot read the chain file {}", chain.display()))?;
+        certs.extend(certinfo::parse_certificates(&bytes).with_context(|| format!("chain file {}", chain.display()))?);
+    }
+    let chain = CertChain::new(certs)?;
+    if chain.signer_spki_der()? != key.public_key_der()? {
+        bail!("the private key does not belong to the certificate {}", args.cert.display());
+    }
+    Ok((key, chain))
+}
+
+/// Opens a PDF for signing. Damaged files (repaired cross-references) are first rewritten in full
+/// into a temporary file, so every reader sees the same objects in what we sign.
+fn open_pdf(path: &Path, password: Option<&str>) -> Result<Document<BufReader<File>>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut doc = Document::open(BufReader::new(file)).with_context(|| format!("cannot read {}", path.display()))?;
+    let _ = password;
+    if doc.repair_reason().is_some() {
+        let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
+        kyso_pdf::writer::rewrite(&mut doc, &mut std::io::BufWriter::new(&mut tmp)).with_context(|| format!("cannot repair {}", path.display()))?;
+        tmp.rewind()?;
+        doc = Document::open(BufReader::new(tmp)).context("the repaired copy cannot be read back")?;
+    }
+    Ok(doc)
+}
+
+/// Writes the output through a temporary file in the same folder, renamed into place only when
+/// complete: a failure never leaves a partial file.
+fn write_atomically(output: &Path, f: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    f(tmp.as_file_mut())?;
+    tmp.as_file_mut().sync_all()?;
+    tmp.persist(output).map_err(|e| anyhow!("cannot write {}: {}", output.display(), e.error))?;
+    Ok(())
+}
+
+fn parse_visible(spec: &str) -> Result<Placement> {
+    let err = || anyhow!("--visible must look like PAGE:X1,Y1,X2,Y2 (for example 1:50,50,250,120), not {spec:?}");
+    let (page, rect) = spec.split_once(':').ok_or_else(err)?;
+    let page: usize = page.trim().parse().map_err(|_| err())?;
+    let nums: Vec<f64> = rect.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| err())?;
+    let [x1, y1, x2, y2] = nums[..] else { return Err(err()) };
+    if (x2 - x1).abs() < 1.0 || (y2 - y1).abs() < 1.0 {
+        bail!("the visible signature box {spec:?} is empty");
+    }
+    Ok(Placement::Visible { page, rect: [x1, y1, x2, y2] })
+}
+
+fn parse_lock(spec: &str) -> FieldLock {
+    if spec.eq_ignore_ascii_case("all") {
+        FieldLock::All
+    } else {
+        FieldLock::Include(spec.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+    }
+}
+
+fn sign(args: SignArgs) -> Result<()> {
+    if args.password.is_some() {
+        bail!("encrypted PDFs cannot be signed yet; decrypt the file first (qpdf --decrypt --password=PW in.pdf out.pdf)");
+    }
+    let (key, chain) = load_key(&args.key)?;
+    let algorithm = SignatureAlgorithm::choose(key.kind(), args.hash.into(), args.pss)?;
+    let mut doc = open_pdf(&args.input, args.password.as_deref())?;
+    let placement = match &args.visible {
+        Some(v) => parse_visible(v)?,
+        None => Placement::Invisible,
+    };
+    let now = clock::now_vietnam();
+    let signer_name = args.name.clone().unwrap_or_else(|| certinfo::subject_common_name(chain.signer()));
+    let appearance = if matches!(placement, Placement::Visible { .. }) || args.field.is_some() {
+        let mut lines = vec![format!("Ký bởi: {signer_name}")];
+        if let Some(org) = certinfo::subject_organization(chain.signer()) {
+            lines.push(org);
+        }
+        lines.push(format!("Thời gian ký: {}", now.display()));
+        if let Some(r) = &args.reason {
+            lines.push(format!("Lý do: {r}"));
+        }
+        let image = match &args.image {
+            Some(p) => Some(kyso_pdf::appearance::Image::from_png(&std::fs::read(p).with_context(|| format!("cannot read the image {}", p.display()))?)?),
+            None => None,
+        };
+        Some(AppearanceSpec { lines, image })
+    } else {
+        None
+    };
+    let opts = PdfSignOptions {
+        subfilter: match args.subfilter {
+            SubFilterArg::Pades => SubFilter::Pades,
+            SubFilterArg::Pkcs7 => SubFilter::Pkcs7Detached,
+        },
+        algorithm,
+        field: args.field.clone(),
+        placement,
+        certify: args.certify.map(|c| match c {
+            Certify::NoChanges => DocMdp::NoChanges,
+            Certify::FormFilling => DocMdp::FormFilling,
+            Certify::Annotations => DocMdp::Annotations,
+        }),
+        lock: args.lock.as_deref().map(parse_lock),
+        name: Some(signer_name),
+        reason: args.reason.clone(),
+        location: args.location.clone(),
+        contact_info: None,
+        signing_time: now.pdf_date(),
+        appearance,
+        reserve_extra: 0,
+    };
+    write_atomically(&args.output, |out| {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+        let prepared = kyso_pades::prepare(&mut doc, &mut buffered, &chain, key.kind(), &opts)?;
+        let out = buffered.into_inner().map_err(|e| e.into_error())?;
+        let signature = key.sign_digest(prepared.algorithm(), prepared.to_be_signed())?;
+        prepared.finish(out, &signature)?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot sign {}", args.input.display()))
+}
+
+fn fields(input: &Path) -> Result<()> {
+    let mut doc = open_pdf(input, None)?;
+    let fields = doc.fields()?;
+    let mut stdout = std::io::stdout().lock();
+    if fields.is_empty() {
+        writeln!(stdout, "no form fields")?;
+    }
+    for f in fields {
+        let state = match (f.field_type.as_deref(), f.signature) {
+            (Some("Sig"), Some(_)) => "signed",
+            (Some("Sig"), None) => "empty",
+            _ => "-",
+        };
+        writeln!(stdout, "{}\t{}\t{}{}", f.name, f.field_type.unwrap_or_else(|| "?".into()), state, if f.has_lock { "\tlocked" } else { "" })?;
+    }
+    Ok(())
+}
+
+fn add_field(input: &Path, output: &Path, name: &str, visible: Option<&str>, lock: Option<&str>) -> Result<()> {
+    let mut doc = open_pdf(input, None)?;
+    let placement = match visible {
+        Some(v) => parse_visible(v)?,
+        None => Placement::Invisible,
+    };
+    let mut update = kyso_pdf::Update::new(&doc);
+    doc.add_empty_field(&mut update, name, &placement, lock.map(parse_lock).as_ref())?;
+    write_atomically(output, |out| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
+        update.write(&mut doc, &mut w, &mut |_| {})?;
+        w.flush()?;
+        Ok(())
+    })
+}
+
+fn cades_sign(input: &Path, output: &Path, key_args: &KeyArgs, hash: Hash, pss: bool) -> Result<()> {
+    let (key, chain) = load_key(key_args)?;
+    let algorithm = SignatureAlgorithm::choose(key.kind(), hash.into(), pss)?;
+    let data = File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    let der = kyso_pades::sign_detached(BufReader::new(data), &chain, &key, algorithm)?;
+    write_atomically(output, |out| Ok(out.write_all(&der)?))
+}

@@ -1,0 +1,34 @@
+//! Names read from certificates, for appearances and reports.
+
+use x509_cert::Certificate;
+use x509_cert::der::{Decode, DecodePem};
+
+/// Parses every certificate in a PEM bundle (or one DER certificate).
+pub fn parse_certificates(bytes: &[u8]) -> crate::Result<Vec<Certificate>> {
+    if bytes.starts_with(b"-----") || String::from_utf8_lossy(bytes).contains("-----BEGIN CERTIFICATE-----") {
+        let certs = Certificate::load_pem_chain(bytes).map_err(|e| crate::Error::Certificate(format!("cannot read the PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(crate::Error::Certificate("no certificate in the PEM file".into()));
+        }
+        Ok(certs)
+    } else {
+        Ok(vec![Certificate::from_der(bytes).map_err(|e| crate::Error::Certificate(format!("cannot read the DER certificate: {e}")))?])
+    }
+}
+
+/// The subject's common name, or the whole subject when it has none.
+pub fn subject_common_name(cert: &Certificate) -> String {
+    let subject = cert.tbs_certificate().subject();
+    match subject.common_name() {
+        Ok(Some(cn)) => cn.value().into_owned(),
+        _ => subject.to_string(),
+    }
+}
+
+/// The subject's organisation, if it names one.
+pub fn subject_organization(cert: &Certificate) -> Option<String> {
+    cert.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned())
+}
+
+#[allow(unused_imports)]
+use DecodePem as _;
