@@ -174,10 +174,46 @@ impl<R: Read + Seek> Document<R> {
         Ok(Some(2))
     }
 
+    /// Refuses to touch `target` when an earlier signature's FieldMDP lock covers it: signing it
+    /// would invalidate that signature.
+    fn check_not_locked(&mut self, fields: &[FieldInfo], target: &str) -> Result<()> {
+        for f in fields.iter().filter(|f| f.signature.is_some()) {
+            let Some(sig) = self.resolve_dict(f.signature.map(Object::Ref).as_ref())? else { continue };
+            let refs = match sig.get(b"Reference") {
+                Some(r) => self.resolve(r)?.as_array().cloned().unwrap_or_default(),
+                None => Vec::new(),
+            };
+            for r in refs {
+                let Some(sr) = self.resolve_dict(Some(&r))? else { continue };
+                if sr.name(b"TransformMethod") != Some(b"FieldMDP") {
+                    continue;
+                }
+                let params = self.resolve_dict(sr.get(b"TransformParams"))?.unwrap_or_default();
+                let listed: Vec<String> = match params.get(b"Fields") {
+                    Some(o) => self.resolve(o)?.as_array().map(|a| a.iter().filter_map(Object::as_bytes).map(decode_text).collect()).unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let locked = match params.name(b"Action") {
+                    Some(b"All") => true,
+                    Some(b"Include") => listed.iter().any(|n| n == target),
+                    Some(b"Exclude") => !listed.iter().any(|n| n == target),
+                    _ => false,
+                };
+                if locked {
+                    return Err(Error::Field(format!("field \"{target}\" is locked by the signature in field \"{}\"; signing it would invalidate that signature", f.name)));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Adds an empty signature field (an approval stage to be signed later).
     pub fn add_empty_field(&mut self, update: &mut Update, name: &str, placement: &Placement, lock: Option<&FieldLock>) -> Result<ObjRef> {
         if self.fields()?.iter().any(|f| f.name == name) {
             return Err(Error::Field(format!("a field named \"{name}\" already exists")));
+        }
+        if self.certification_level()?.is_some() {
+            return Err(Error::Field("the document is certified: adding fields now would be a change its certification does not permit; add every stage's field before the certification signature".into()));
         }
         let (field, _) = self.new_widget_field(update, name, placement, lock, None)?;
         Ok(field)
@@ -195,6 +231,9 @@ impl<R: Read + Seek> Document<R> {
         }
         let fields = self.fields()?;
         let existing = request.field.as_ref().and_then(|n| fields.iter().find(|f| &f.name == n)).cloned();
+        if let Some(target) = &existing {
+            self.check_not_locked(&fields, &target.name)?;
+        }
         let sig_ref = update.alloc();
         let mut sig = Dict::new().with(b"Type", Object::name(b"Sig"));
         for (k, v) in &request.entries.0 {
@@ -252,6 +291,11 @@ impl<R: Read + Seek> Document<R> {
                 f.reference
             }
             None => {
+                if matches!(request.placement, Placement::Visible { .. }) && self.certification_level()?.is_some() {
+                    return Err(Error::Field(
+                        "the document is certified: a new visible signature field is not a permitted change; sign into one of its empty fields, or sign invisibly".into(),
+                    ));
+                }
                 let name = match &request.field {
                     Some(n) => n.clone(),
                     None => fresh_name(&fields),
