@@ -1,0 +1,7 @@
+//! Kyso's integration tests. Everything Kyso writes is judged by tools it did not write.
+
+mod bad_input;
+mod cades;
+mod chain;
+mod sign_matrix;
+mod visible;

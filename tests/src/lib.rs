@@ -1,0 +1,151 @@
+//! Helpers for the integration tests: where things are, and how to ask each independent
+//! validator for its verdict. A missing validator fails the test loudly: the README's test
+//! command installs them all.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The shared corpus, beside the project (never copied into it).
+pub fn corpus() -> PathBuf {
+    let p = repo_root().join("../shared/corpus");
+    assert!(p.join("inputs/expected.tsv").exists(), "the shared corpus is missing at {}", p.display());
+    p
+}
+
+pub fn pki(name: &str) -> PathBuf {
+    repo_root().join("testdata/pki").join(name)
+}
+
+/// The `kyso` binary of this build (the test command builds it before running the tests).
+pub fn kyso_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let bin = dir.join("kyso");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p kyso-cli` first (the README's test command does)", bin.display());
+    bin
+}
+
+pub fn kyso(args: &[&str]) -> Output {
+    Command::new(kyso_bin()).args(args).output().expect("kyso runs")
+}
+
+/// Runs an external tool; panics with a clear message when it is not installed.
+pub fn tool(name: &str, args: &[&str]) -> Output {
+    Command::new(name).args(args).output().unwrap_or_else(|e| panic!("cannot run {name} ({e}); the README's test command installs it"))
+}
+
+/// One of the test PKI's signers: (key, certificate, extra kyso arguments).
+#[derive(Clone, Copy, Debug)]
+pub struct Signer {
+    pub stem: &'static str,
+    pub extra: &'static [&'static str],
+}
+
+pub const RSA: Signer = Signer { stem: "teacher-rsa", extra: &[] };
+pub const RSA_PSS: Signer = Signer { stem: "teacher-rsa", extra: &["--pss", "--hash", "sha384"] };
+pub const P256: Signer = Signer { stem: "principal-p256", extra: &[] };
+pub const P384: Signer = Signer { stem: "district-p384", extra: &["--hash", "sha512"] };
+pub const SIGNERS: [Signer; 4] = [RSA, RSA_PSS, P256, P384];
+
+impl Signer {
+    pub fn args(&self) -> Vec<String> {
+        let mut v = vec![
+            "--key".into(),
+            pki(&format!("{}.key.pem", self.stem)).display().to_string(),
+            "--cert".into(),
+            pki(&format!("{}.cert.pem", self.stem)).display().to_string(),
+            "--chain".into(),
+            pki("issuing-ca.cert.pem").display().to_string(),
+        ];
+        v.extend(self.extra.iter().map(|s| s.to_string()));
+        v
+    }
+}
+
+/// Signs `input` into `output` with `signer` and extra arguments; panics with kyso's message on failure.
+pub fn sign(input: &Path, output: &Path, signer: Signer, extra: &[&str]) {
+    let out = try_sign(input, output, signer, extra);
+    assert!(out.status.success(), "kyso sign {} failed: {}", input.display(), String::from_utf8_lossy(&out.stderr));
+}
+
+pub fn try_sign(input: &Path, output: &Path, signer: Signer, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = vec!["sign".into(), input.display().to_string(), "-o".into(), output.display().to_string()];
+    args.extend(signer.args());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    kyso(&refs)
+}
+
+/// `qpdf --check`: true when qpdf finds nothing wrong (exit 0, no warnings).
+pub fn qpdf_ok(file: &Path) -> Result<(), String> {
+    let out = tool("qpdf", &["--check", &file.display().to_string()]);
+    if out.status.code() == Some(0) { Ok(()) } else { Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))) }
+}
+
+/// poppler's verdicts: one `Signature is Valid.` per signature, and whether the last covers the file.
+pub struct PdfSig {
+    pub signatures: usize,
+    pub valid: usize,
+    pub total_document_signed: bool,
+    pub text: String,
+}
+
+pub fn pdfsig(file: &Path) -> PdfSig {
+    let out = tool("pdfsig", &["-nocert", &file.display().to_string()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    PdfSig {
+        signatures: text.matches("Signature #").count(),
+        valid: text.matches("Signature Validation: Signature is Valid.").count(),
+        total_document_signed: text.rsplit("Signature #").next().is_some_and(|last| last.contains("Total document signed")),
+        text,
+    }
+}
+
+/// pyHanko's executive summary against the test root, difference analysis on:
+/// `(field, VALID|INVALID)` per signature, and the full pretty-printed report for messages.
+pub fn pyhanko(file: &Path) -> (Vec<(String, String)>, String) {
+    let root = pki("root.cert.pem").display().to_string();
+    let ca = pki("issuing-ca.cert.pem").display().to_string();
+    let f = file.display().to_string();
+    let out = tool("pyhanko", &["sign", "validate", "--trust-replace", "--trust", &root, "--other-certs", &ca, "--no-revocation-check", "--executive-summary", &f]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let verdicts = text
+        .lines()
+        .filter_map(|l| {
+            let parts: Vec<&str> = l.split(':').collect();
+            (parts.len() >= 3).then(|| (parts[0].to_string(), parts[parts.len() - 1].trim().to_string()))
+        })
+        .collect();
+    (verdicts, format!("{text}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The rows of the corpus inputs table: (file, expectation).
+pub fn corpus_inputs() -> Vec<(PathBuf, String)> {
+    let dir = corpus().join("inputs");
+    let table = std::fs::read_to_string(dir.join("expected.tsv")).expect("expected.tsv");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.len() >= 4).then(|| (dir.join(cols[0]), cols[3].to_string()))
+        })
+        .collect()
+}
+
+/// Every unsigned PDF that must be signable: the corpus's SIGN rows and our own testdata.
+pub fn signable_inputs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = corpus_inputs().into_iter().filter(|(_, e)| e == "SIGN").map(|(p, _)| p).collect();
+    let mut own: Vec<PathBuf> = std::fs::read_dir(repo_root().join("testdata/pdf")).expect("testdata/pdf").map(|e| e.expect("entry").path()).filter(|p| p.extension().is_some_and(|x| x == "pdf")).collect();
+    own.sort();
+    v.extend(own);
+    v
+}
+
+pub fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
