@@ -16,7 +16,7 @@ fn vietnamese_text_renders_and_extracts() {
         }
         let render = tool("pdftoppm", &["-r", "30", "-png", "-f", "1", "-l", "1", &out.display().to_string(), &dir.path().join("page").display().to_string()]);
         assert!(render.status.success() && render.stderr.is_empty(), "pdftoppm: {}", String::from_utf8_lossy(&render.stderr));
-        let (verdicts, report) = pyhanko(&out);
+        let (verdicts, report) = pyhanko(&out, true);
         assert_eq!(verdicts.len(), 1, "{report}");
         assert_eq!(verdicts[0].1, "VALID", "{report}");
     }

@@ -46,6 +46,8 @@ pub struct Document<R> {
     revisions: Vec<Revision>,
     /// Why the cross-reference data had to be rebuilt by scanning, if it had to.
     repair_reason: Option<String>,
+    /// A table row that is not the standard 20-byte form: lenient readers cope, strict ones refuse.
+    irregular_xref: bool,
     header_version: String,
     objstm_cache: HashMap<u32, std::rc::Rc<Vec<(u32, usize)>>>,
     objstm_data: HashMap<u32, std::rc::Rc<Vec<u8>>>,
@@ -72,6 +74,7 @@ impl<R: Read + Seek> Document<R> {
             trailer: Dict::new(),
             revisions: Vec::new(),
             repair_reason: None,
+            irregular_xref: false,
             header_version: String::new(),
             objstm_cache: HashMap::new(),
             objstm_data: HashMap::new(),
@@ -259,7 +262,9 @@ impl<R: Read + Seek> Document<R> {
     }
 
     fn read_xref_table(&mut self, start: u64) -> Result<Dict> {
+        let mut irregular = false;
         let (entries, trailer) = self.parse_at(start, |p| {
+            irregular = false;
             p.expect_keyword(b"xref")?;
             let mut entries = Vec::new();
             loop {
@@ -275,7 +280,12 @@ impl<R: Read + Seek> Document<R> {
                     return Err(ParseError::Syntax { pos: p.pos, what: "implausible xref subsection" });
                 }
                 for i in 0..count {
+                    p.skip_ws();
+                    let row_start = p.pos;
                     let offset = p.unsigned()?;
+                    if p.pos - row_start != 10 {
+                        irregular = true;
+                    }
                     let generation = p.unsigned()?;
                     let kind = p.token()?;
                     let entry = match kind {
@@ -294,6 +304,9 @@ impl<R: Read + Seek> Document<R> {
         };
         for (num, entry) in entries {
             self.xref.entry(num).or_insert(entry);
+        }
+        if irregular {
+            self.irregular_xref = true;
         }
         Ok(trailer)
     }
@@ -354,6 +367,9 @@ impl<R: Read + Seek> Document<R> {
 
     /// Checks that the cross-reference data is consistent enough to append to.
     fn check_xref(&mut self) -> std::result::Result<(), String> {
+        if self.irregular_xref {
+            return Err("cross-reference rows are not in the standard fixed-width form".into());
+        }
         // /Size must not shrink along the chain (pyHanko's "nondecreasing" rule).
         let sizes: Vec<i64> = self.revisions.iter().filter_map(|r| r.trailer.get(b"Size").and_then(Object::as_i64)).collect();
         if sizes.windows(2).any(|w| w[0] < w[1]) {
