@@ -43,8 +43,16 @@ pub enum KeyType {
 }
 
 pub const SIGNERS: &[Signer] = &[
-    Signer { file_stem: "teacher-rsa", subject: "CN=Nguyễn Thị Hương,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", kind: KeyType::Rsa2048 },
-    Signer { file_stem: "principal-p256", subject: "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", kind: KeyType::P256 },
+    Signer {
+        file_stem: "teacher-rsa",
+        subject: "CN=Nguyễn Thị Hương,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN",
+        kind: KeyType::Rsa2048,
+    },
+    Signer {
+        file_stem: "principal-p256",
+        subject: "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN",
+        kind: KeyType::P256,
+    },
     Signer { file_stem: "district-p384", subject: "CN=Lê Thu Hà,O=Phòng GD&ĐT Gia Lâm,L=Hà Nội,C=VN", kind: KeyType::P384 },
 ];
 
@@ -63,7 +71,12 @@ impl BuilderProfile for Profile {
         self.subject.clone()
     }
 
-    fn build_extensions(&self, spk: SubjectPublicKeyInfoRef<'_>, issuer_spk: SubjectPublicKeyInfoRef<'_>, tbs: &x509_cert::TbsCertificate) -> x509_cert::builder::Result<Vec<Extension>> {
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &x509_cert::TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
         let subject = tbs.subject();
         let mut exts = Vec::new();
         let ski = SubjectKeyIdentifier::try_from(spk)?;
@@ -97,7 +110,14 @@ fn serial(n: u8) -> Result<SerialNumber, Error> {
     Ok(SerialNumber::new(&bytes)?)
 }
 
-fn issue(issuer_key: &p256::ecdsa::SigningKey, issuer: &Name, subject: &str, spki: SubjectPublicKeyInfoOwned, ca: bool, n: u8) -> Result<Certificate, Error> {
+fn issue(
+    issuer_key: &p256::ecdsa::SigningKey,
+    issuer: &Name,
+    subject: &str,
+    spki: SubjectPublicKeyInfoOwned,
+    ca: bool,
+    n: u8,
+) -> Result<Certificate, Error> {
     let subject = Name::from_str(subject)?;
     let profile = Profile { subject, issuer: issuer.clone(), ca };
     let builder = CertificateBuilder::new(profile, serial(n)?, validity()?, spki)?;

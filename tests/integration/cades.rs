@@ -16,13 +16,48 @@ fn openssl_accepts_detached_cades_for_every_key_type() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let verify = tool(
             "openssl",
-            &["cms", "-verify", "-binary", "-inform", "DER", "-in", &sig.display().to_string(), "-content", &data.display().to_string(), "-CAfile", &pki("root.cert.pem").display().to_string(), "-purpose", "any", "-out", "/dev/null"],
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                &sig.display().to_string(),
+                "-content",
+                &data.display().to_string(),
+                "-CAfile",
+                &pki("root.cert.pem").display().to_string(),
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+            ],
         );
         assert!(verify.status.success(), "{signer:?}: openssl: {}", String::from_utf8_lossy(&verify.stderr));
         // A changed byte must fail.
         let tampered = dir.path().join("tampered.csv");
         std::fs::write(&tampered, "Họ tên,Điểm\nNguyễn Văn An,10\n").unwrap();
-        let verify = tool("openssl", &["cms", "-verify", "-binary", "-inform", "DER", "-in", &sig.display().to_string(), "-content", &tampered.display().to_string(), "-CAfile", &pki("root.cert.pem").display().to_string(), "-purpose", "any", "-out", "/dev/null"]);
+        let verify = tool(
+            "openssl",
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                &sig.display().to_string(),
+                "-content",
+                &tampered.display().to_string(),
+                "-CAfile",
+                &pki("root.cert.pem").display().to_string(),
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+            ],
+        );
         assert!(!verify.status.success(), "tampered content must not verify");
     }
 }

@@ -6,7 +6,18 @@ use kyso_tests::*;
 use std::path::Path;
 
 fn add_field(input: &Path, output: &Path, name: &str, visible: &str, lock: &str) {
-    let out = kyso(&["add-field", &input.display().to_string(), "-o", &output.display().to_string(), "--name", name, "--visible", visible, "--lock", lock]);
+    let out = kyso(&[
+        "add-field",
+        &input.display().to_string(),
+        "-o",
+        &output.display().to_string(),
+        "--name",
+        name,
+        "--visible",
+        visible,
+        "--lock",
+        lock,
+    ]);
     assert!(out.status.success(), "add-field {name}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -19,7 +30,12 @@ fn four_stage_approval_chain_validates_everywhere() {
         let p = |s: &str| dir.path().join(format!("{name}-{s}.pdf"));
         add_field(&input, &p("f1"), "To truong", "1:10,100,200,160", "Giao vien,To truong");
         add_field(&p("f1"), &p("f2"), "Hieu truong", "1:10,170,200,230", "Giao vien,To truong,Hieu truong");
-        sign(&p("f2"), &p("s1"), RSA_PSS, &["--field", "Giao vien", "--visible", "1:10,30,200,90", "--certify", "form-filling", "--lock", "Giao vien"]);
+        sign(
+            &p("f2"),
+            &p("s1"),
+            RSA_PSS,
+            &["--field", "Giao vien", "--visible", "1:10,30,200,90", "--certify", "form-filling", "--lock", "Giao vien"],
+        );
         sign(&p("s1"), &p("s2"), P256, &["--field", "To truong"]);
         sign(&p("s2"), &p("s3"), P384, &["--field", "Hieu truong"]);
         sign(&p("s3"), &p("s4"), RSA, &["--field", "Phong GD", "--subfilter", "pkcs7"]);
@@ -31,8 +47,11 @@ fn four_stage_approval_chain_validates_everywhere() {
         if ps.signatures != 4 || ps.valid != 4 || !ps.total_document_signed {
             failures.push(format!("{name}: pdfsig: {}", ps.text));
         }
-        if name == "pyhanko-circular-page-tree.pdf" {
-            // The corpus notes that pyHanko cannot analyse later revisions of this file at all.
+        if name == "pyhanko-circular-page-tree.pdf" || name == "pyhanko-CompactedPDFSyntaxTest.pdf" {
+            // pyHanko's difference analysis cannot read these inputs' earlier revisions at all:
+            // a looping page tree (noted in the corpus), and a structure element without /K
+            // (TypeError in pyhanko.pdf_utils.reader._collect_struct_tree_refs). pdfsig and qpdf
+            // above still judge them.
             continue;
         }
         let (verdicts, text) = pyhanko(&last, strict_reader_accepts(&input));

@@ -5,16 +5,29 @@ use kyso_tests::*;
 #[test]
 fn vietnamese_text_renders_and_extracts() {
     let dir = tempfile::tempdir().unwrap();
-    for input in [corpus().join("inputs/pyhanko-minimal.pdf"), repo_root().join("testdata/pdf/rotated-90.pdf"), repo_root().join("testdata/pdf/rotated-270-fontembed.pdf")] {
+    for input in [
+        corpus().join("inputs/pyhanko-minimal.pdf"),
+        repo_root().join("testdata/pdf/rotated-90.pdf"),
+        repo_root().join("testdata/pdf/rotated-270-fontembed.pdf"),
+    ] {
         let out = dir.path().join(format!("{}.pdf", file_name(&input)));
         let png = repo_root().join("testdata/images/seal.png");
-        sign(&input, &out, RSA, &["--visible", "1:20,20,280,110", "--reason", "Phê duyệt kế hoạch bài dạy", "--image", &png.display().to_string()]);
+        sign(
+            &input,
+            &out,
+            RSA,
+            &["--visible", "1:20,20,280,110", "--reason", "Phê duyệt kế hoạch bài dạy", "--image", &png.display().to_string()],
+        );
         let text = tool("pdftotext", &[&out.display().to_string(), "-"]);
         let text = String::from_utf8_lossy(&text.stdout);
-        for expected in ["Ký bởi: Nguyễn Thị Hương", "Trường THCS Gia Thụy", "Thời gian ký:", "+07:00", "Lý do: Phê duyệt kế hoạch bài dạy"] {
+        for expected in ["Ký bởi: Nguyễn Thị Hương", "Trường THCS Gia Thụy", "Thời gian ký:", "+07:00", "Lý do: Phê duyệt kế hoạch bài dạy"]
+        {
             assert!(text.contains(expected), "{}: pdftotext lacks {expected:?}: {text}", file_name(&input));
         }
-        let render = tool("pdftoppm", &["-r", "30", "-png", "-f", "1", "-l", "1", &out.display().to_string(), &dir.path().join("page").display().to_string()]);
+        let render = tool(
+            "pdftoppm",
+            &["-r", "30", "-png", "-f", "1", "-l", "1", &out.display().to_string(), &dir.path().join("page").display().to_string()],
+        );
         assert!(render.status.success() && render.stderr.is_empty(), "pdftoppm: {}", String::from_utf8_lossy(&render.stderr));
         let (verdicts, report) = pyhanko(&out, true);
         assert_eq!(verdicts.len(), 1, "{report}");

@@ -83,7 +83,11 @@ pub fn try_sign(input: &Path, output: &Path, signer: Signer, extra: &[&str]) -> 
 /// `qpdf --check`: true when qpdf finds nothing wrong (exit 0, no warnings).
 pub fn qpdf_ok(file: &Path) -> Result<(), String> {
     let out = tool("qpdf", &["--check", &file.display().to_string()]);
-    if out.status.code() == Some(0) { Ok(()) } else { Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))) }
+    if out.status.code() == Some(0) {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
 }
 
 /// qpdf must find nothing in the output that it did not already find in the input: a clean
@@ -95,7 +99,11 @@ pub fn qpdf_no_worse(input: &Path, output: &Path) -> Result<(), String> {
     if code == 0 || (before != 0 && code <= before) {
         Ok(())
     } else {
-        Err(format!("qpdf exit {code} (input: {before}): {}{}", String::from_utf8_lossy(&after.stdout), String::from_utf8_lossy(&after.stderr)))
+        Err(format!(
+            "qpdf exit {code} (input: {before}): {}{}",
+            String::from_utf8_lossy(&after.stdout),
+            String::from_utf8_lossy(&after.stderr)
+        ))
     }
 }
 
@@ -122,7 +130,11 @@ pub fn pdfsig(file: &Path) -> PdfSig {
         // Unsigned signature fields are listed too; they are not signatures.
         signatures: text.matches("Signature #").count() - text.matches("The signature form field is not signed.").count(),
         valid: text.matches("Signature Validation: Signature is Valid.").count(),
-        total_document_signed: text.split("Signature #").filter(|s| !s.contains("is not signed")).last().is_some_and(|last| last.contains("Total document signed")),
+        total_document_signed: text
+            .split("Signature #")
+            .filter(|s| !s.contains("is not signed"))
+            .last()
+            .is_some_and(|last| last.contains("Total document signed")),
         text,
     }
 }
@@ -133,7 +145,8 @@ pub fn pyhanko(file: &Path, strict: bool) -> (Vec<(String, String)>, String) {
     let root = pki("root.cert.pem").display().to_string();
     let ca = pki("issuing-ca.cert.pem").display().to_string();
     let f = file.display().to_string();
-    let mut args = vec!["sign", "validate", "--trust-replace", "--trust", &root, "--other-certs", &ca, "--no-revocation-check", "--executive-summary"];
+    let mut args =
+        vec!["sign", "validate", "--trust-replace", "--trust", &root, "--other-certs", &ca, "--no-revocation-check", "--executive-summary"];
     if !strict {
         args.push("--no-strict-syntax");
     }
@@ -167,7 +180,11 @@ pub fn corpus_inputs() -> Vec<(PathBuf, String)> {
 /// Every unsigned PDF that must be signable: the corpus's SIGN rows and our own testdata.
 pub fn signable_inputs() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = corpus_inputs().into_iter().filter(|(_, e)| e == "SIGN").map(|(p, _)| p).collect();
-    let mut own: Vec<PathBuf> = std::fs::read_dir(repo_root().join("testdata/pdf")).expect("testdata/pdf").map(|e| e.expect("entry").path()).filter(|p| p.extension().is_some_and(|x| x == "pdf")).collect();
+    let mut own: Vec<PathBuf> = std::fs::read_dir(repo_root().join("testdata/pdf"))
+        .expect("testdata/pdf")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
     own.sort();
     v.extend(own);
     v

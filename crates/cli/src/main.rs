@@ -158,7 +158,8 @@ fn main() {
 
 fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
     let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
-    let key = SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?;
+    let key =
+        SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?;
     let cert_bytes = std::fs::read(&args.cert).with_context(|| format!("cannot read the certificate file {}", args.cert.display()))?;
     let mut certs = certinfo::parse_certificates(&cert_bytes).with_context(|| format!("certificate file {}", args.cert.display()))?;
     if let Some(chain) = &args.chain {
@@ -180,7 +181,8 @@ fn open_pdf(path: &Path, password: Option<&str>) -> Result<Document<BufReader<Fi
     let _ = password;
     if doc.repair_reason().is_some() {
         let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
-        kyso_pdf::writer::rewrite(&mut doc, &mut std::io::BufWriter::new(&mut tmp)).with_context(|| format!("cannot repair {}", path.display()))?;
+        kyso_pdf::writer::rewrite(&mut doc, &mut std::io::BufWriter::new(&mut tmp))
+            .with_context(|| format!("cannot repair {}", path.display()))?;
         tmp.rewind()?;
         doc = Document::open(BufReader::new(tmp)).context("the repaired copy cannot be read back")?;
     }
@@ -241,7 +243,9 @@ fn sign(args: SignArgs) -> Result<()> {
             lines.push(format!("Lý do: {r}"));
         }
         let image = match &args.image {
-            Some(p) => Some(kyso_pdf::appearance::Image::from_png(&std::fs::read(p).with_context(|| format!("cannot read the image {}", p.display()))?)?),
+            Some(p) => Some(kyso_pdf::appearance::Image::from_png(
+                &std::fs::read(p).with_context(|| format!("cannot read the image {}", p.display()))?,
+            )?),
             None => None,
         };
         Some(AppearanceSpec { lines, image })
@@ -294,7 +298,14 @@ fn fields(input: &Path) -> Result<()> {
             (Some("Sig"), None) => "empty",
             _ => "-",
         };
-        writeln!(stdout, "{}\t{}\t{}{}", f.name, f.field_type.unwrap_or_else(|| "?".into()), state, if f.has_lock { "\tlocked" } else { "" })?;
+        writeln!(
+            stdout,
+            "{}\t{}\t{}{}",
+            f.name,
+            f.field_type.unwrap_or_else(|| "?".into()),
+            state,
+            if f.has_lock { "\tlocked" } else { "" }
+        )?;
     }
     Ok(())
 }

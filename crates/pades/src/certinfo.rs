@@ -6,7 +6,8 @@ use x509_cert::der::{Decode, DecodePem};
 /// Parses every certificate in a PEM bundle (or one DER certificate).
 pub fn parse_certificates(bytes: &[u8]) -> crate::Result<Vec<Certificate>> {
     if bytes.starts_with(b"-----") || String::from_utf8_lossy(bytes).contains("-----BEGIN CERTIFICATE-----") {
-        let certs = Certificate::load_pem_chain(bytes).map_err(|e| crate::Error::Certificate(format!("cannot read the PEM certificates: {e}")))?;
+        let certs =
+            Certificate::load_pem_chain(bytes).map_err(|e| crate::Error::Certificate(format!("cannot read the PEM certificates: {e}")))?;
         if certs.is_empty() {
             return Err(crate::Error::Certificate("no certificate in the PEM file".into()));
         }

@@ -5,7 +5,9 @@ use crate::ess::{EssCertIdV2, IssuerSerial, PssParams, SigningCertificateV2};
 use crate::{Error, Result};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignedData, SignerIdentifier, SignerInfo, SignerInfos, UnsignedAttributes};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignedData, SignerIdentifier, SignerInfo, SignerInfos, UnsignedAttributes,
+};
 use const_oid::db::{rfc5911, rfc5912};
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Encode, Tag};
@@ -48,9 +50,15 @@ pub(crate) fn digest_identifier(d: DigestAlgorithm) -> AlgorithmIdentifierOwned 
 pub fn signature_identifier(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifierOwned> {
     use DigestAlgorithm::*;
     Ok(match (alg.scheme, alg.digest) {
-        (Scheme::RsaPkcs1v15, Sha256) => AlgorithmIdentifierOwned { oid: rfc5912::SHA_256_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) },
-        (Scheme::RsaPkcs1v15, Sha384) => AlgorithmIdentifierOwned { oid: rfc5912::SHA_384_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) },
-        (Scheme::RsaPkcs1v15, Sha512) => AlgorithmIdentifierOwned { oid: rfc5912::SHA_512_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) },
+        (Scheme::RsaPkcs1v15, Sha256) => {
+            AlgorithmIdentifierOwned { oid: rfc5912::SHA_256_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) }
+        }
+        (Scheme::RsaPkcs1v15, Sha384) => {
+            AlgorithmIdentifierOwned { oid: rfc5912::SHA_384_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) }
+        }
+        (Scheme::RsaPkcs1v15, Sha512) => {
+            AlgorithmIdentifierOwned { oid: rfc5912::SHA_512_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) }
+        }
         (Scheme::Ecdsa, Sha256) => AlgorithmIdentifierOwned { oid: rfc5912::ECDSA_WITH_SHA_256, parameters: None },
         (Scheme::Ecdsa, Sha384) => AlgorithmIdentifierOwned { oid: rfc5912::ECDSA_WITH_SHA_384, parameters: None },
         (Scheme::Ecdsa, Sha512) => AlgorithmIdentifierOwned { oid: rfc5912::ECDSA_WITH_SHA_512, parameters: None },
@@ -68,7 +76,11 @@ pub fn signature_identifier(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifi
 
 /// The signed attributes of a PAdES/CAdES baseline signature: content-type, message-digest and
 /// signing-certificate-v2. No signing-time: PAdES puts the claimed time in the PDF's `/M`.
-pub fn signed_attributes(message_digest: &[u8], chain: &CertChain, with_signing_time: Option<der::asn1::UtcTime>) -> Result<SignedAttributes> {
+pub fn signed_attributes(
+    message_digest: &[u8],
+    chain: &CertChain,
+    with_signing_time: Option<der::asn1::UtcTime>,
+) -> Result<SignedAttributes> {
     let signer = chain.signer();
     let cert_der = signer.to_der()?;
     let ess = SigningCertificateV2 {
@@ -99,7 +111,13 @@ pub fn signed_attributes_digest(attrs: &SignedAttributes, digest: DigestAlgorith
 }
 
 /// Assembles the DER `ContentInfo` around a detached SignedData.
-pub fn assemble(chain: &CertChain, alg: SignatureAlgorithm, signed: SignedAttributes, signature: &[u8], unsigned: Option<UnsignedAttributes>) -> Result<Vec<u8>> {
+pub fn assemble(
+    chain: &CertChain,
+    alg: SignatureAlgorithm,
+    signed: SignedAttributes,
+    signature: &[u8],
+    unsigned: Option<UnsignedAttributes>,
+) -> Result<Vec<u8>> {
     let signer = chain.signer();
     let mut certs = SetOfVec::new();
     for c in &chain.0 {

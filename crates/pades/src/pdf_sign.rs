@@ -64,14 +64,22 @@ pub struct Prepared {
 }
 
 /// Phase 1: writes `doc` plus the signature update to `out`, hashing what the signature covers.
-pub fn prepare<R: Read + Seek, W: Write>(doc: &mut Document<R>, out: &mut W, chain: &CertChain, key_kind: KeyKind, opts: &PdfSignOptions) -> Result<Prepared> {
+pub fn prepare<R: Read + Seek, W: Write>(
+    doc: &mut Document<R>,
+    out: &mut W,
+    chain: &CertChain,
+    key_kind: KeyKind,
+    opts: &PdfSignOptions,
+) -> Result<Prepared> {
     let alg = opts.algorithm;
     let capacity = cms_build::assembled_len(chain, alg, key_kind.max_signature_len())? + opts.reserve_extra;
     let mut entries = Dict::new()
         .with(b"Filter", Object::name(b"Adobe.PPKLite"))
         .with(b"SubFilter", Object::name(opts.subfilter.name()))
         .with(b"M", opts.signing_time.clone());
-    for (key, value) in [(&b"Name"[..], &opts.name), (b"Reason", &opts.reason), (b"Location", &opts.location), (b"ContactInfo", &opts.contact_info)] {
+    for (key, value) in
+        [(&b"Name"[..], &opts.name), (b"Reason", &opts.reason), (b"Location", &opts.location), (b"ContactInfo", &opts.contact_info)]
+    {
         if let Some(v) = value {
             entries.set(key, Object::text(v));
         }
@@ -118,7 +126,13 @@ impl Prepared {
 }
 
 /// All three phases with a key at hand.
-pub fn sign_pdf<R: Read + Seek, W: Write + Seek>(doc: &mut Document<R>, out: &mut W, chain: &CertChain, key: &dyn SigningKey, opts: &PdfSignOptions) -> Result<()> {
+pub fn sign_pdf<R: Read + Seek, W: Write + Seek>(
+    doc: &mut Document<R>,
+    out: &mut W,
+    chain: &CertChain,
+    key: &dyn SigningKey,
+    opts: &PdfSignOptions,
+) -> Result<()> {
     let prepared = prepare(doc, out, chain, key.kind(), opts)?;
     let signature = key.sign_digest(prepared.algorithm, prepared.to_be_signed())?;
     prepared.finish(out, &signature)

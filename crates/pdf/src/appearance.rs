@@ -31,7 +31,8 @@ impl Image {
             return Err(Error::Unsupported("the PNG image is larger than 64 MiB once decoded".into()));
         }
         let mut buf = vec![0; size];
-        let info = reader.next_frame(&mut buf).map_err(|e| Error::Unsupported(format!("the signature image is not a readable PNG: {e}")))?;
+        let info =
+            reader.next_frame(&mut buf).map_err(|e| Error::Unsupported(format!("the signature image is not a readable PNG: {e}")))?;
         let buf = &buf[..info.buffer_size()];
         let (mut rgb, mut alpha) = (Vec::new(), Vec::new());
         let has_alpha = matches!(info.color_type, png::ColorType::Rgba | png::ColorType::GrayscaleAlpha);
@@ -89,7 +90,7 @@ pub fn build(spec: &AppearanceSpec, width: f64, height: f64, rotate: i64) -> Res
         }
         extra.push((img_ref, Object::Stream(Stream::new(img_dict, deflate(&img.rgb)))));
         resources.set(b"XObject", Dict::new().with(b"Im1", img_ref));
-        let _ = write!(content, "q {} 0 0 {} 1 {} cm /Im1 Do Q\n", fmt(iw), fmt(ih), fmt((h - ih) / 2.0));
+        let _ = writeln!(content, "q {} 0 0 {} 1 {} cm /Im1 Do Q", fmt(iw), fmt(ih), fmt((h - ih) / 2.0));
         text_x = iw + 4.0;
     }
 
@@ -120,12 +121,12 @@ pub fn build(spec: &AppearanceSpec, width: f64, height: f64, rotate: i64) -> Res
         let size = (avail_w / widest.max(0.01)).min((h - 4.0).max(1.0) / (n * 1.2)).clamp(1.0, 14.0);
         let leading = size * 1.2;
         let top = h - 2.0 - size * 0.95 - ((h - 4.0) - n * leading).max(0.0) / 2.0;
-        let _ = write!(content, "BT /F1 {} Tf 0.1 0.2 0.6 rg {} TL {} {} Td\n", fmt(size), fmt(leading), fmt(text_x), fmt(top));
+        let _ = writeln!(content, "BT /F1 {} Tf 0.1 0.2 0.6 rg {} TL {} {} Td", fmt(size), fmt(leading), fmt(text_x), fmt(top));
         for (i, hex) in encoded_lines.iter().enumerate() {
             if i > 0 {
                 content.push_str("T*\n");
             }
-            let _ = write!(content, "<{hex}> Tj\n");
+            let _ = writeln!(content, "<{hex}> Tj");
         }
         content.push_str("ET\n");
         let font_ref = font_objects(&face, &remapper, &to_unicode, &mut extra)?;
@@ -148,11 +149,17 @@ pub fn build(spec: &AppearanceSpec, width: f64, height: f64, rotate: i64) -> Res
     Ok(Appearance { xobject: Stream::new(dict, deflate(content.as_bytes())), extra })
 }
 
-fn font_objects(face: &ttf_parser::Face, remapper: &subsetter::GlyphRemapper, to_unicode: &[(u16, char)], extra: &mut Vec<(ObjRef, Object)>) -> Result<ObjRef> {
+fn font_objects(
+    face: &ttf_parser::Face,
+    remapper: &subsetter::GlyphRemapper,
+    to_unicode: &[(u16, char)],
+    extra: &mut Vec<(ObjRef, Object)>,
+) -> Result<ObjRef> {
     let units = face.units_per_em() as f64;
     let scale = |v: f64| (v * 1000.0 / units).round() as i64;
     let subset = subsetter::subset(FONT, 0, remapper).map_err(|e| Error::Unsupported(format!("font subsetting failed: {e:?}")))?;
-    let (type0, cid, descriptor, file, cmap) = (ObjRef::new(900_010, 0), ObjRef::new(900_011, 0), ObjRef::new(900_012, 0), ObjRef::new(900_013, 0), ObjRef::new(900_014, 0));
+    let (type0, cid, descriptor, file, cmap) =
+        (ObjRef::new(900_010, 0), ObjRef::new(900_011, 0), ObjRef::new(900_012, 0), ObjRef::new(900_013, 0), ObjRef::new(900_014, 0));
     // A subset font's name carries a six-letter tag derived from its glyphs.
     let tag: String = {
         let mut h: u32 = 2166136261;
@@ -169,7 +176,13 @@ fn font_objects(face: &ttf_parser::Face, remapper: &subsetter::GlyphRemapper, to
         widths.push(Object::Integer(new as i64));
         widths.push(Object::Array(vec![Object::Integer(scale(adv))]));
     }
-    extra.push((file, Object::Stream(Stream::new(Dict::new().with(b"Length1", subset.len() as i64).with(b"Filter", Object::name(b"FlateDecode")), deflate(&subset)))));
+    extra.push((
+        file,
+        Object::Stream(Stream::new(
+            Dict::new().with(b"Length1", subset.len() as i64).with(b"Filter", Object::name(b"FlateDecode")),
+            deflate(&subset),
+        )),
+    ));
     extra.push((
         descriptor,
         Object::Dict(
@@ -177,7 +190,15 @@ fn font_objects(face: &ttf_parser::Face, remapper: &subsetter::GlyphRemapper, to
                 .with(b"Type", Object::name(b"FontDescriptor"))
                 .with(b"FontName", Object::name(base_font.as_bytes()))
                 .with(b"Flags", 32i64)
-                .with(b"FontBBox", vec![scale(bbox.x_min as f64).into(), scale(bbox.y_min as f64).into(), scale(bbox.x_max as f64).into(), scale(bbox.y_max as f64).into()])
+                .with(
+                    b"FontBBox",
+                    vec![
+                        scale(bbox.x_min as f64).into(),
+                        scale(bbox.y_min as f64).into(),
+                        scale(bbox.x_max as f64).into(),
+                        scale(bbox.y_max as f64).into(),
+                    ],
+                )
                 .with(b"ItalicAngle", 0i64)
                 .with(b"Ascent", scale(face.ascender() as f64))
                 .with(b"Descent", scale(face.descender() as f64))
@@ -193,14 +214,26 @@ fn font_objects(face: &ttf_parser::Face, remapper: &subsetter::GlyphRemapper, to
                 .with(b"Type", Object::name(b"Font"))
                 .with(b"Subtype", Object::name(b"CIDFontType2"))
                 .with(b"BaseFont", Object::name(base_font.as_bytes()))
-                .with(b"CIDSystemInfo", Dict::new().with(b"Registry", Object::String(b"Adobe".to_vec(), StringStyle::Literal)).with(b"Ordering", Object::String(b"Identity".to_vec(), StringStyle::Literal)).with(b"Supplement", 0i64))
+                .with(
+                    b"CIDSystemInfo",
+                    Dict::new()
+                        .with(b"Registry", Object::String(b"Adobe".to_vec(), StringStyle::Literal))
+                        .with(b"Ordering", Object::String(b"Identity".to_vec(), StringStyle::Literal))
+                        .with(b"Supplement", 0i64),
+                )
                 .with(b"FontDescriptor", descriptor)
                 .with(b"DW", 1000i64)
                 .with(b"W", Object::Array(widths))
                 .with(b"CIDToGIDMap", Object::name(b"Identity")),
         ),
     ));
-    extra.push((cmap, Object::Stream(Stream::new(Dict::new().with(b"Filter", Object::name(b"FlateDecode")), deflate(to_unicode_cmap(to_unicode).as_bytes())))));
+    extra.push((
+        cmap,
+        Object::Stream(Stream::new(
+            Dict::new().with(b"Filter", Object::name(b"FlateDecode")),
+            deflate(to_unicode_cmap(to_unicode).as_bytes()),
+        )),
+    ));
     extra.push((
         type0,
         Object::Dict(

@@ -9,7 +9,9 @@ pub enum Error {
     NotPdf(String),
     #[error("the PDF is damaged: {0}")]
     Malformed(String),
-    #[error("the PDF is encrypted; encrypted PDFs cannot be signed yet: remove the password first (for example `qpdf --decrypt --password=PW in.pdf out.pdf`)")]
+    #[error(
+        "the PDF is encrypted; encrypted PDFs cannot be signed yet: remove the password first (for example `qpdf --decrypt --password=PW in.pdf out.pdf`)"
+    )]
     Encrypted,
     #[error(
         "the PDF uses hybrid cross-references (a table plus /XRefStm); readers may disagree about its content, so Kyso refuses to sign it"

@@ -46,7 +46,10 @@ pub enum FieldLock {
 pub enum Placement {
     Invisible,
     /// `page` counts from 1; `rect` is `[x1, y1, x2, y2]` in default user space.
-    Visible { page: usize, rect: [f64; 4] },
+    Visible {
+        page: usize,
+        rect: [f64; 4],
+    },
 }
 
 /// An appearance stream for a widget, with the resources it needs already as objects.
@@ -99,7 +102,8 @@ impl<R: Read + Seek> Document<R> {
         };
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        let mut stack: Vec<(Object, String, Option<String>, usize)> = roots.into_iter().rev().map(|o| (o, String::new(), None, 0)).collect();
+        let mut stack: Vec<(Object, String, Option<String>, usize)> =
+            roots.into_iter().rev().map(|o| (o, String::new(), None, 0)).collect();
         while let Some((obj, prefix, inherited_ft, depth)) = stack.pop() {
             let Object::Ref(r) = obj else { continue };
             if !seen.insert(r) {
@@ -190,7 +194,11 @@ impl<R: Read + Seek> Document<R> {
                 }
                 let params = self.resolve_dict(sr.get(b"TransformParams"))?.unwrap_or_default();
                 let listed: Vec<String> = match params.get(b"Fields") {
-                    Some(o) => self.resolve(o)?.as_array().map(|a| a.iter().filter_map(Object::as_bytes).map(decode_text).collect()).unwrap_or_default(),
+                    Some(o) => self
+                        .resolve(o)?
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Object::as_bytes).map(decode_text).collect())
+                        .unwrap_or_default(),
                     None => Vec::new(),
                 };
                 let locked = match params.name(b"Action") {
@@ -200,7 +208,10 @@ impl<R: Read + Seek> Document<R> {
                     _ => false,
                 };
                 if locked {
-                    return Err(Error::Field(format!("field \"{target}\" is locked by the signature in field \"{}\"; signing it would invalidate that signature", f.name)));
+                    return Err(Error::Field(format!(
+                        "field \"{target}\" is locked by the signature in field \"{}\"; signing it would invalidate that signature",
+                        f.name
+                    )));
                 }
             }
         }
@@ -223,7 +234,11 @@ impl<R: Read + Seek> Document<R> {
     /// `/Contents` a hole of `request.capacity` bytes), page annotations, AcroForm, DocMDP.
     pub fn add_signature(&mut self, update: &mut Update, request: &SignatureRequest) -> Result<ObjRef> {
         match self.certification_level()? {
-            Some(1) => return Err(Error::Field("the document is certified with \"no changes allowed\" (DocMDP P=1); it cannot be signed again".into())),
+            Some(1) => {
+                return Err(Error::Field(
+                    "the document is certified with \"no changes allowed\" (DocMDP P=1); it cannot be signed again".into(),
+                ));
+            }
             _ if request.certify.is_some() && self.has_signatures()? => {
                 return Err(Error::Field("a certification signature must be the document's first signature".into()));
             }
@@ -242,10 +257,10 @@ impl<R: Read + Seek> Document<R> {
         let mut references = Vec::new();
         if let Some(level) = request.certify {
             references.push(Object::Dict(
-                Dict::new()
-                    .with(b"Type", Object::name(b"SigRef"))
-                    .with(b"TransformMethod", Object::name(b"DocMDP"))
-                    .with(b"TransformParams", Dict::new().with(b"Type", Object::name(b"TransformParams")).with(b"P", level as i64).with(b"V", Object::name(b"1.2"))),
+                Dict::new().with(b"Type", Object::name(b"SigRef")).with(b"TransformMethod", Object::name(b"DocMDP")).with(
+                    b"TransformParams",
+                    Dict::new().with(b"Type", Object::name(b"TransformParams")).with(b"P", level as i64).with(b"V", Object::name(b"1.2")),
+                ),
             ));
         }
         let field_ref = match existing {
@@ -300,7 +315,13 @@ impl<R: Read + Seek> Document<R> {
                     Some(n) => n.clone(),
                     None => fresh_name(&fields),
                 };
-                let (field_ref, lock) = self.new_widget_field(update, &name, &request.placement, request.lock.as_ref(), Some((sig_ref, request.appearance.as_ref())))?;
+                let (field_ref, lock) = self.new_widget_field(
+                    update,
+                    &name,
+                    &request.placement,
+                    request.lock.as_ref(),
+                    Some((sig_ref, request.appearance.as_ref())),
+                )?;
                 if let Some(lock) = lock {
                     references.push(fieldmdp_reference(&lock));
                 }
@@ -369,10 +390,16 @@ impl<R: Read + Seek> Document<R> {
         let ap = match appearance {
             Some(a) => put_appearance(update, a),
             // An empty appearance keeps PDF/A and PDF 2.0 readers content.
-            None => update.put_new(crate::object::Stream::new(
-                Dict::new().with(b"Type", Object::name(b"XObject")).with(b"Subtype", Object::name(b"Form")).with(b"BBox", vec![Object::Integer(0), Object::Integer(0), Object::Real(width), Object::Real(height)]),
-                Vec::new(),
-            ).into_object()),
+            None => update.put_new(
+                crate::object::Stream::new(
+                    Dict::new()
+                        .with(b"Type", Object::name(b"XObject"))
+                        .with(b"Subtype", Object::name(b"Form"))
+                        .with(b"BBox", vec![Object::Integer(0), Object::Integer(0), Object::Real(width), Object::Real(height)]),
+                    Vec::new(),
+                )
+                .into_object(),
+            ),
         };
         field.set(b"AP", Dict::new().with(b"N", ap));
         if let Some((sig_ref, _)) = value {
@@ -506,7 +533,8 @@ fn renumber(obj: Object, map: &std::collections::HashMap<ObjRef, ObjRef>) -> Obj
 }
 
 fn rect_of(widget: &Dict) -> [f64; 4] {
-    let v: Vec<f64> = widget.get(b"Rect").and_then(Object::as_array).map(|a| a.iter().filter_map(Object::as_f64).collect()).unwrap_or_default();
+    let v: Vec<f64> =
+        widget.get(b"Rect").and_then(Object::as_array).map(|a| a.iter().filter_map(Object::as_f64).collect()).unwrap_or_default();
     match v.as_slice() {
         [a, b, c, d] => [a.min(*c), b.min(*d), a.max(*c), b.max(*d)],
         _ => [0.0; 4],
@@ -517,8 +545,12 @@ fn lock_dict(lock: &FieldLock) -> Dict {
     let d = Dict::new().with(b"Type", Object::name(b"SigFieldLock"));
     match lock {
         FieldLock::All => d.with(b"Action", Object::name(b"All")),
-        FieldLock::Include(f) => d.with(b"Action", Object::name(b"Include")).with(b"Fields", f.iter().map(|n| Object::text(n)).collect::<Vec<_>>()),
-        FieldLock::Exclude(f) => d.with(b"Action", Object::name(b"Exclude")).with(b"Fields", f.iter().map(|n| Object::text(n)).collect::<Vec<_>>()),
+        FieldLock::Include(f) => {
+            d.with(b"Action", Object::name(b"Include")).with(b"Fields", f.iter().map(|n| Object::text(n)).collect::<Vec<_>>())
+        }
+        FieldLock::Exclude(f) => {
+            d.with(b"Action", Object::name(b"Exclude")).with(b"Fields", f.iter().map(|n| Object::text(n)).collect::<Vec<_>>())
+        }
     }
 }
 
@@ -529,7 +561,12 @@ fn fieldmdp_reference(lock: &Dict) -> Object {
         params.set(b"Fields", f.clone());
     }
     params.set(b"V", Object::name(b"1.2"));
-    Object::Dict(Dict::new().with(b"Type", Object::name(b"SigRef")).with(b"TransformMethod", Object::name(b"FieldMDP")).with(b"TransformParams", params))
+    Object::Dict(
+        Dict::new()
+            .with(b"Type", Object::name(b"SigRef"))
+            .with(b"TransformMethod", Object::name(b"FieldMDP"))
+            .with(b"TransformParams", params),
+    )
 }
 
 fn fresh_name(fields: &[FieldInfo]) -> String {
@@ -552,7 +589,10 @@ pub fn decode_text(bytes: &[u8]) -> String {
 pub fn pdf_date(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, offset_minutes: i32) -> Object {
     let sign = if offset_minutes < 0 { '-' } else { '+' };
     let off = offset_minutes.unsigned_abs();
-    Object::String(format!("D:{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}{sign}{:02}'{:02}'", off / 60, off % 60).into_bytes(), StringStyle::Literal)
+    Object::String(
+        format!("D:{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}{sign}{:02}'{:02}'", off / 60, off % 60).into_bytes(),
+        StringStyle::Literal,
+    )
 }
 
 impl crate::object::Stream {

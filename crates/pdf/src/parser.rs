@@ -13,7 +13,10 @@ pub const MAX_DEPTH: usize = 64;
 pub enum ParseError {
     /// The window ended inside the object.
     Incomplete,
-    Syntax { pos: usize, what: &'static str },
+    Syntax {
+        pos: usize,
+        what: &'static str,
+    },
 }
 
 pub type PResult<T> = Result<T, ParseError>;

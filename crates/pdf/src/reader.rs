@@ -391,10 +391,8 @@ impl<R: Read + Seek> Document<R> {
             if num == 0 {
                 continue;
             }
-            let ok = offset < self.len
-                && self
-                    .parse_at(offset, |p| p.object_header())
-                    .is_ok_and(|r| r.num == num && r.generation == generation);
+            let ok =
+                offset < self.len && self.parse_at(offset, |p| p.object_header()).is_ok_and(|r| r.num == num && r.generation == generation);
             if !ok {
                 return Err(format!("the cross-reference entry of object {num} does not point at that object"));
             }

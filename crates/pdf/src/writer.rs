@@ -188,14 +188,11 @@ impl Update {
             }
             out.write_all(chunk).map_err(Error::Io)
         })?;
-        match prepared {
-            Some(p) => {
-                let a = (p.byte_range[1] - base_len) as usize;
-                let b = (p.byte_range[2] - base_len) as usize;
-                signed(&bytes[..a]);
-                signed(&bytes[b..]);
-            }
-            None => {}
+        if let Some(p) = prepared {
+            let a = (p.byte_range[1] - base_len) as usize;
+            let b = (p.byte_range[2] - base_len) as usize;
+            signed(&bytes[..a]);
+            signed(&bytes[b..]);
         }
         out.write_all(&bytes)?;
         out.flush()?;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need (idempotent, no prompts) and runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v qpdf >/dev/null || need_apt+=(qpdf)
+command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v pip3 >/dev/null || need_apt+=(python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+if ! command -v pyhanko >/dev/null; then
+  pip3 install --quiet --disable-pip-version-check 'pyhanko==0.38.*' 'pyhanko-cli==0.6.*' \
+    || pip3 install --quiet --disable-pip-version-check --break-system-packages 'pyhanko==0.38.*' 'pyhanko-cli==0.6.*'
+fi
+
+cargo build --workspace --all-targets
+cargo test --workspace
