@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn civil_dates() {
         let t = super::from_unix(1_795_960_985 + 7 * 3600);
-        assert_eq!(t.display(), "29/11/2026 20:03:05 +07:00");
+        assert_eq!(t.display(), "29/11/2026 21:03:05 +07:00"); // 14:03:05 UTC
         assert_eq!(super::from_unix(0).display(), "01/01/1970 00:00:00 +07:00");
     }
 }
