@@ -185,3 +185,24 @@ fn random_p384() -> Result<p384::ecdsa::SigningKey, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The generator makes a PKI whose chains verify (checked by reading back each certificate's
+    /// issuer and signature algorithm; `tests/` checks the committed PKI with openssl).
+    #[test]
+    fn generates_a_complete_pki() {
+        use der::DecodePem;
+        let dir = std::env::temp_dir().join(format!("kyso-testca-{}", std::process::id()));
+        super::generate(&dir).unwrap();
+        let root = x509_cert::Certificate::from_pem(std::fs::read(dir.join("root.cert.pem")).unwrap()).unwrap();
+        let ca = x509_cert::Certificate::from_pem(std::fs::read(dir.join("issuing-ca.cert.pem")).unwrap()).unwrap();
+        assert_eq!(ca.tbs_certificate().issuer(), root.tbs_certificate().subject());
+        for s in super::SIGNERS {
+            let cert = x509_cert::Certificate::from_pem(std::fs::read(dir.join(format!("{}.cert.pem", s.file_stem))).unwrap()).unwrap();
+            assert_eq!(cert.tbs_certificate().issuer(), ca.tbs_certificate().subject());
+            assert!(dir.join(format!("{}.key.pem", s.file_stem)).exists());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
