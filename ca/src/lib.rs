@@ -1,13 +1,22 @@
-//! Kyso's test PKI, made from code so it can be remade and read:
+//! Kyso's test PKI, made from code so it can be remade and read. The declarative part is
+//! [`SIGNERS`]: one row per end entity. Dates are fixed so tests never rot.
 //!
 //! ```text
-//! Kyso Test Root CA (P-256, self-signed)
-//! └─ Kyso Test Issuing CA (P-256)
-//!    ├─ teacher-rsa   RSA-2048  "Nguyễn Thị Hương", Trường THCS Gia Thụy (also used for RSA-PSS)
-//!    ├─ principal-p256  P-256   "Trần Văn Minh", Trường THCS Gia Thụy
-//!    └─ district-p384   P-384   "Lê Thu Hà", Phòng GD&ĐT Gia Lâm
+//! Kyso Test National Root CA (P-256, self-signed)          2025-01-01 .. 2045-01-01
+//! └─ Kyso Test Public CA (P-256), like a licensed Vietnamese CA
+//!    ├─ teacher-rsa        RSA-2048  Nguyễn Thị Hương, teacher (also used for RSA-PSS)
+//!    ├─ head-p256          P-256     Phạm Quốc Bảo, head of subject group
+//!    ├─ principal-p256     P-256     Trần Văn Minh, principal
+//!    ├─ principal-rsa3072  RSA-3072  Trần Văn Minh, principal (RSA-3072 variant)
+//!    ├─ district-p384      P-384     Lê Thu Hà, district officer
+//!    ├─ seal-rsa           RSA-2048  Trường THCS Gia Thụy, the school's organisation seal
+//!    ├─ tsa                P-256     timestamping (EKU id-kp-timeStamping, critical)
+//!    ├─ ocsp               P-256     OCSP responder (EKU id-kp-OCSPSigning)
+//!    ├─ revoked-teacher    P-256     a signer the revocation services report as revoked
+//!    └─ expired-teacher    P-256     valid only 2020-01-01 .. 2021-01-01
 //! ```
-//! `kyso-gen-ca DIR` writes every certificate and PKCS#8 key as PEM into DIR.
+//! `cargo run -p kyso-testca --bin kyso-gen-ca testdata/pki` writes every certificate and
+//! PKCS#8 key as PEM.
 #![forbid(unsafe_code)]
 
 use der::EncodePem;
@@ -20,7 +29,7 @@ use std::time::Duration;
 use x509_cert::Certificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -28,38 +37,79 @@ use x509_cert::time::{Time, Validity};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// One end-entity signer of the test PKI.
+pub const ROOT_DN: &str = "CN=Kyso Test National Root CA,O=Kyso Test PKI,C=VN";
+pub const ISSUING_DN: &str = "CN=Kyso Test Public CA,O=Kyso Test PKI,C=VN";
+
+/// One end entity of the test PKI.
 pub struct Signer {
     pub file_stem: &'static str,
     pub subject: &'static str,
     pub kind: KeyType,
+    pub usage: Usage,
+    /// (not before, not after) in seconds since the Unix epoch.
+    pub validity: (u64, u64),
 }
 
 #[derive(Clone, Copy)]
 pub enum KeyType {
     Rsa2048,
+    Rsa3072,
     P256,
     P384,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// digitalSignature + nonRepudiation: a person or a seal signing documents.
+    DocumentSigning,
+    /// id-kp-timeStamping, critical (RFC 3161 §2.3).
+    TimeStamping,
+    /// id-kp-OCSPSigning (RFC 6960 §4.2.2.2).
+    OcspSigning,
+}
+
+/// 2025-01-01 .. 2045-01-01.
+const LONG: (u64, u64) = (1_735_689_600, 2_366_841_600);
+/// 2020-01-01 .. 2021-01-01.
+const EXPIRED: (u64, u64) = (1_577_836_800, 1_609_459_200);
+
+const fn person(file_stem: &'static str, subject: &'static str, kind: KeyType) -> Signer {
+    Signer { file_stem, subject, kind, usage: Usage::DocumentSigning, validity: LONG }
+}
+
 pub const SIGNERS: &[Signer] = &[
+    person("teacher-rsa", "CN=Nguyễn Thị Hương,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa2048),
+    person("head-p256", "CN=Phạm Quốc Bảo,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("principal-p256", "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("principal-rsa3072", "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa3072),
+    person("district-p384", "CN=Lê Thu Hà,O=Phòng GD&ĐT Gia Lâm,L=Hà Nội,C=VN", KeyType::P384),
+    person("seal-rsa", "CN=Trường THCS Gia Thụy,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa2048),
     Signer {
-        file_stem: "teacher-rsa",
-        subject: "CN=Nguyễn Thị Hương,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN",
-        kind: KeyType::Rsa2048,
-    },
-    Signer {
-        file_stem: "principal-p256",
-        subject: "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN",
+        file_stem: "tsa",
+        subject: "CN=Kyso Test TSA,O=Kyso Test PKI,C=VN",
         kind: KeyType::P256,
+        usage: Usage::TimeStamping,
+        validity: LONG,
     },
-    Signer { file_stem: "district-p384", subject: "CN=Lê Thu Hà,O=Phòng GD&ĐT Gia Lâm,L=Hà Nội,C=VN", kind: KeyType::P384 },
+    Signer {
+        file_stem: "ocsp",
+        subject: "CN=Kyso Test OCSP Responder,O=Kyso Test PKI,C=VN",
+        kind: KeyType::P256,
+        usage: Usage::OcspSigning,
+        validity: LONG,
+    },
+    person("revoked-teacher", "CN=Đỗ Văn Thu Hồi,OU=Tổ Toán,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    Signer {
+        validity: EXPIRED,
+        ..person("expired-teacher", "CN=Vũ Thị Hết Hạn,OU=Tổ Toán,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256)
+    },
 ];
 
 struct Profile {
     subject: Name,
     issuer: Name,
     ca: bool,
+    usage: Usage,
 }
 
 impl BuilderProfile for Profile {
@@ -87,19 +137,32 @@ impl BuilderProfile for Profile {
         exts.push((true, &bc).to_extension(subject, &exts)?);
         let usage = if self.ca {
             KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)
-        } else {
+        } else if self.usage == Usage::DocumentSigning {
             KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)
+        } else {
+            KeyUsage(KeyUsages::DigitalSignature.into())
         };
         exts.push(usage.to_extension(subject, &exts)?);
+        match self.usage {
+            Usage::TimeStamping => {
+                let eku = ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_TIME_STAMPING]);
+                exts.push((true, &eku).to_extension(subject, &exts)?);
+            }
+            Usage::OcspSigning => {
+                let eku = ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_OCSP_SIGNING]);
+                exts.push(eku.to_extension(subject, &exts)?);
+            }
+            Usage::DocumentSigning => {}
+        }
         Ok(exts)
     }
 }
 
-fn validity() -> Result<Validity, Error> {
-    // 2025-01-01 to 2045-01-01: long enough that tests do not expire. UTCTime before 2050 (RFC 5280).
+fn validity((from, to): (u64, u64)) -> Result<Validity, Error> {
+    // UTCTime for dates before 2050 (RFC 5280 §4.1.2.5).
     let mut v = Validity::from_now(Duration::from_secs(1))?;
-    v.not_before = Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(1_735_689_600))?);
-    v.not_after = Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(2_366_841_600))?);
+    v.not_before = Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(from))?);
+    v.not_after = Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(to))?);
     Ok(v)
 }
 
@@ -110,17 +173,23 @@ fn serial(n: u8) -> Result<SerialNumber, Error> {
     Ok(SerialNumber::new(&bytes)?)
 }
 
+struct Issue<'a> {
+    subject: &'a str,
+    ca: bool,
+    usage: Usage,
+    validity: (u64, u64),
+}
+
 fn issue(
     issuer_key: &p256::ecdsa::SigningKey,
     issuer: &Name,
-    subject: &str,
     spki: SubjectPublicKeyInfoOwned,
-    ca: bool,
+    what: Issue,
     n: u8,
 ) -> Result<Certificate, Error> {
-    let subject = Name::from_str(subject)?;
-    let profile = Profile { subject, issuer: issuer.clone(), ca };
-    let builder = CertificateBuilder::new(profile, serial(n)?, validity()?, spki)?;
+    let subject = Name::from_str(what.subject)?;
+    let profile = Profile { subject, issuer: issuer.clone(), ca: what.ca, usage: what.usage };
+    let builder = CertificateBuilder::new(profile, serial(n)?, validity(what.validity)?, spki)?;
     Ok(builder.build::<_, p256::ecdsa::DerSignature>(issuer_key)?)
 }
 
@@ -130,22 +199,25 @@ pub fn generate(dir: &Path) -> Result<(), Error> {
     let write = |name: &str, text: String| std::fs::write(dir.join(name), text);
 
     let root_key = random_p256()?;
-    let root_name = Name::from_str("CN=Kyso Test Root CA,O=Kyso Test PKI,C=VN")?;
+    let root_name = Name::from_str(ROOT_DN)?;
     let root_spki = SubjectPublicKeyInfoOwned::from_key(root_key.verifying_key())?;
-    let root = issue(&root_key, &root_name, "CN=Kyso Test Root CA,O=Kyso Test PKI,C=VN", root_spki, true, 1)?;
+    let root =
+        issue(&root_key, &root_name, root_spki, Issue { subject: ROOT_DN, ca: true, usage: Usage::DocumentSigning, validity: LONG }, 1)?;
     write("root.cert.pem", root.to_pem(LineEnding::LF)?)?;
 
     let ca_key = random_p256()?;
-    let ca_name = Name::from_str("CN=Kyso Test Issuing CA,O=Kyso Test PKI,C=VN")?;
+    let ca_name = Name::from_str(ISSUING_DN)?;
     let ca_spki = SubjectPublicKeyInfoOwned::from_key(ca_key.verifying_key())?;
-    let ca = issue(&root_key, &root_name, "CN=Kyso Test Issuing CA,O=Kyso Test PKI,C=VN", ca_spki, true, 2)?;
+    let ca =
+        issue(&root_key, &root_name, ca_spki, Issue { subject: ISSUING_DN, ca: true, usage: Usage::DocumentSigning, validity: LONG }, 2)?;
     write("issuing-ca.cert.pem", ca.to_pem(LineEnding::LF)?)?;
     write("issuing-ca.key.pem", ca_key.to_pkcs8_pem(LineEnding::LF)?.to_string())?;
 
     for (i, s) in SIGNERS.iter().enumerate() {
         let (key_pem, spki_der) = match s.kind {
-            KeyType::Rsa2048 => {
-                let k = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)?;
+            KeyType::Rsa2048 | KeyType::Rsa3072 => {
+                let bits = if matches!(s.kind, KeyType::Rsa2048) { 2048 } else { 3072 };
+                let k = rsa::PrivateKey::new(&mut getrandom::SysRng, bits)?;
                 (k.to_pkcs8_pem(LineEnding::LF)?.to_string(), k.to_public_key().to_public_key_der()?)
             }
             KeyType::P256 => {
@@ -158,7 +230,8 @@ pub fn generate(dir: &Path) -> Result<(), Error> {
             }
         };
         let spki = SubjectPublicKeyInfoOwned::try_from(spki_der.as_bytes())?;
-        let cert = issue(&ca_key, &ca_name, s.subject, spki, false, 10 + i as u8)?;
+        let cert =
+            issue(&ca_key, &ca_name, spki, Issue { subject: s.subject, ca: false, usage: s.usage, validity: s.validity }, 10 + i as u8)?;
         write(&format!("{}.key.pem", s.file_stem), key_pem)?;
         write(&format!("{}.cert.pem", s.file_stem), cert.to_pem(LineEnding::LF)?)?;
     }

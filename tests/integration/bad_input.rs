@@ -72,3 +72,25 @@ fn wrong_key_for_certificate_is_refused() {
     assert!(String::from_utf8_lossy(&res.stderr).contains("does not belong"), "{}", String::from_utf8_lossy(&res.stderr));
     assert!(!out.exists());
 }
+
+#[test]
+fn expired_certificate_is_refused_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.pdf");
+    let res = try_sign(&corpus().join("inputs/pyhanko-minimal.pdf"), &out, EXPIRED, &[]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{err}");
+    assert!(err.contains("đã hết hạn") && err.contains("expired"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn organisation_seal_signs_visibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("seal.pdf");
+    let png = repo_root().join("testdata/images/seal.png").display().to_string();
+    sign(&corpus().join("inputs/pyhanko-minimal-two-pages.pdf"), &out, SEAL, &["--visible", "2:20,20,200,120", "--image", &png]);
+    let (verdicts, report) = pyhanko(&out, true);
+    assert_eq!(verdicts.len(), 1, "{report}");
+    assert_eq!(verdicts[0].1, "VALID", "{report}");
+}

@@ -36,9 +36,9 @@ fn four_stage_approval_chain_validates_everywhere() {
             RSA_PSS,
             &["--field", "Giao vien", "--visible", "1:10,30,200,90", "--certify", "form-filling", "--lock", "Giao vien"],
         );
-        sign(&p("s1"), &p("s2"), P256, &["--field", "To truong"]);
-        sign(&p("s2"), &p("s3"), P384, &["--field", "Hieu truong"]);
-        sign(&p("s3"), &p("s4"), RSA, &["--field", "Phong GD", "--subfilter", "pkcs7"]);
+        sign(&p("s1"), &p("s2"), HEAD_P256, &["--field", "To truong"]);
+        sign(&p("s2"), &p("s3"), RSA3072, &["--field", "Hieu truong"]);
+        sign(&p("s3"), &p("s4"), P384, &["--field", "Phong GD", "--subfilter", "pkcs7"]);
         let last = p("s4");
         if let Err(e) = qpdf_no_worse(&input, &last) {
             failures.push(format!("{name}: qpdf: {e}"));

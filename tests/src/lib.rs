@@ -49,6 +49,10 @@ pub const RSA: Signer = Signer { stem: "teacher-rsa", extra: &[] };
 pub const RSA_PSS: Signer = Signer { stem: "teacher-rsa", extra: &["--pss", "--hash", "sha384"] };
 pub const P256: Signer = Signer { stem: "principal-p256", extra: &[] };
 pub const P384: Signer = Signer { stem: "district-p384", extra: &["--hash", "sha512"] };
+pub const HEAD_P256: Signer = Signer { stem: "head-p256", extra: &[] };
+pub const RSA3072: Signer = Signer { stem: "principal-rsa3072", extra: &["--pss"] };
+pub const SEAL: Signer = Signer { stem: "seal-rsa", extra: &[] };
+pub const EXPIRED: Signer = Signer { stem: "expired-teacher", extra: &[] };
 pub const SIGNERS: [Signer; 4] = [RSA, RSA_PSS, P256, P384];
 
 impl Signer {

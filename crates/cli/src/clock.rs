@@ -13,9 +13,12 @@ pub struct LocalTime {
 
 const OFFSET_MINUTES: i32 = 7 * 60;
 
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 pub fn now_vietnam() -> LocalTime {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    from_unix(secs + OFFSET_MINUTES as i64 * 60)
+    from_unix(unix_now() as i64 + OFFSET_MINUTES as i64 * 60)
 }
 
 fn from_unix(secs: i64) -> LocalTime {

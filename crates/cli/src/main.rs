@@ -167,6 +167,7 @@ fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
         certs.extend(certinfo::parse_certificates(&bytes).with_context(|| format!("chain file {}", chain.display()))?);
     }
     let chain = CertChain::new(certs)?;
+    certinfo::check_validity_at(chain.signer(), clock::unix_now())?;
     if chain.signer_spki_der()? != key.public_key_der()? {
         bail!("the private key does not belong to the certificate {}", args.cert.display());
     }

@@ -33,3 +33,19 @@ pub fn subject_organization(cert: &Certificate) -> Option<String> {
 
 #[allow(unused_imports)]
 use DecodePem as _;
+
+/// Refuses a certificate outside its validity period at `unix_seconds` (the caller's clock).
+pub fn check_validity_at(cert: &Certificate, unix_seconds: u64) -> crate::Result<()> {
+    let v = cert.tbs_certificate().validity();
+    let (from, to) = (v.not_before.to_unix_duration().as_secs(), v.not_after.to_unix_duration().as_secs());
+    if unix_seconds < from {
+        return Err(crate::Error::Certificate(format!(
+            "chứng thư số chưa có hiệu lực / the certificate is not valid until {}",
+            v.not_before
+        )));
+    }
+    if unix_seconds > to {
+        return Err(crate::Error::Certificate(format!("chứng thư số đã hết hạn / the certificate expired on {}", v.not_after)));
+    }
+    Ok(())
+}

@@ -14,7 +14,7 @@ fn make_pdf(path: &Path, image_bytes: usize) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut offsets = Vec::new();
     let mut pos = 0usize;
-    let mut put = |f: &mut std::io::BufWriter<std::fs::File>, b: &[u8], pos: &mut usize| -> std::io::Result<()> {
+    let put = |f: &mut std::io::BufWriter<std::fs::File>, b: &[u8], pos: &mut usize| -> std::io::Result<()> {
         f.write_all(b)?;
         *pos += b.len();
         Ok(())
@@ -92,9 +92,34 @@ fn main() {
         let kyso_run = median(&[&k, "sign", &i, "-o", &o, "--key", &pki("teacher-rsa.key.pem"), "--cert", &pki("teacher-rsa.cert.pem")], 5);
         let sha = median(&["sha256sum", &i], 5);
         let ossl = median(&["openssl", "dgst", "-sha256", &i], 5);
-        let py = median(&["pyhanko", "sign", "addsig", "--field", "Sig1", "pemder", "--key", &pki("teacher-rsa.key.pem"), "--cert", &pki("teacher-rsa.cert.pem"), "--no-pass", &i, &o], 3);
+        let py = median(
+            &[
+                "pyhanko",
+                "sign",
+                "addsig",
+                "--field",
+                "Sig1",
+                "pemder",
+                "--key",
+                &pki("teacher-rsa.key.pem"),
+                "--cert",
+                &pki("teacher-rsa.cert.pem"),
+                "--no-pass",
+                &i,
+                &o,
+            ],
+            3,
+        );
         let fmt_t = |r: Option<(f64, u64)>| r.map(|(t, _)| format!("{:.3} s", t)).unwrap_or_else(|| "n/a".into());
         let fmt_m = |r: Option<(f64, u64)>| r.map(|(_, m)| format!("{:.1} MiB", m as f64 / 1024.0)).unwrap_or_else(|| "n/a".into());
-        println!("| {label} | {} | {} | {} | {} | {} | {} |", fmt_t(kyso_run), fmt_m(kyso_run), fmt_t(sha), fmt_t(ossl), fmt_t(py), fmt_m(py));
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            fmt_t(kyso_run),
+            fmt_m(kyso_run),
+            fmt_t(sha),
+            fmt_t(ossl),
+            fmt_t(py),
+            fmt_m(py)
+        );
     }
 }
