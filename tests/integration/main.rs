@@ -3,5 +3,6 @@
 mod bad_input;
 mod cades;
 mod chain;
+mod keyfiles;
 mod sign_matrix;
 mod visible;

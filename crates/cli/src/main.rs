@@ -9,6 +9,7 @@ use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey, SoftwareKey};
 use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
 use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
 use std::fs::File;
+use der::Encode;
 use std::io::{BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -55,12 +56,13 @@ enum Command {
 
 #[derive(clap::Args)]
 struct KeyArgs {
-    /// PKCS#8 private key (PEM or DER, optionally password-protected).
+    /// Private key: PKCS#8 (PEM or DER, optionally password-protected) or PKCS#12 (.p12/.pfx).
     #[arg(long)]
     key: PathBuf,
-    /// The signer's certificate (PEM or DER); a PEM bundle may carry the chain too.
+    /// The signer's certificate (PEM or DER; a PEM bundle may carry the chain too). Optional
+    /// with a PKCS#12 key that carries its certificate.
     #[arg(long)]
-    cert: PathBuf,
+    cert: Option<PathBuf>,
     /// Further certificates of the chain (PEM bundle).
     #[arg(long)]
     chain: Option<PathBuf>,
@@ -158,20 +160,53 @@ fn main() {
 
 fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
     let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
-    let key =
-        SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?;
-    let cert_bytes = std::fs::read(&args.cert).with_context(|| format!("cannot read the certificate file {}", args.cert.display()))?;
-    let mut certs = certinfo::parse_certificates(&cert_bytes).with_context(|| format!("certificate file {}", args.cert.display()))?;
+    let mut certs = Vec::new();
+    let key = if looks_like_pkcs12(&key_bytes) {
+        let password = args.key_password.as_deref().ok_or_else(|| anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key.display()))?;
+        let (key, der_certs) = SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key.display()))?;
+        for der in der_certs {
+            certs.extend(certinfo::parse_certificates(&der)?);
+        }
+        key
+    } else {
+        SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?
+    };
+    if let Some(cert) = &args.cert {
+        let cert_bytes = std::fs::read(cert).with_context(|| format!("cannot read the certificate file {}", cert.display()))?;
+        // An explicit certificate comes first: it names the signer.
+        let mut given = certinfo::parse_certificates(&cert_bytes).with_context(|| format!("certificate file {}", cert.display()))?;
+        given.append(&mut certs);
+        certs = given;
+    }
     if let Some(chain) = &args.chain {
         let bytes = std::fs::read(chain).with_context(|| format!("cannot read the chain file {}", chain.display()))?;
         certs.extend(certinfo::parse_certificates(&bytes).with_context(|| format!("chain file {}", chain.display()))?);
     }
+    // The signer is the certificate whose public key is the key's; the others form the chain.
+    let spki = key.public_key_der()?;
+    let Some(at) = certs.iter().position(|c| c.tbs_certificate().subject_public_key_info().to_der().ok().as_deref() == Some(spki.as_slice())) else {
+        bail!("the private key does not belong to any given certificate (--cert, or the certificates in the PKCS#12 file)");
+    };
+    let signer = certs.remove(at);
+    certs.insert(0, signer);
+    certs.dedup();
     let chain = CertChain::new(certs)?;
     certinfo::check_validity_at(chain.signer(), clock::unix_now())?;
-    if chain.signer_spki_der()? != key.public_key_der()? {
-        bail!("the private key does not belong to the certificate {}", args.cert.display());
-    }
     Ok((key, chain))
+}
+
+/// PKCS#12 is DER (a SEQUENCE starting with INTEGER 3); PKCS#8 is PEM or a SEQUENCE starting
+/// with INTEGER 0 (or an encrypted-key SEQUENCE).
+fn looks_like_pkcs12(bytes: &[u8]) -> bool {
+    use der::{Decode, Tagged};
+    #[derive(der::Sequence)]
+    struct Head {
+        version: u8,
+        rest: der::asn1::Any,
+        #[asn1(optional = "true")]
+        mac: Option<der::asn1::Any>,
+    }
+    !bytes.starts_with(b"-----") && Head::from_der(bytes).is_ok_and(|h| h.version == 3 && h.rest.tag() == der::Tag::Sequence)
 }
 
 /// Opens a PDF for signing. Damaged files (repaired cross-references) are first rewritten in full

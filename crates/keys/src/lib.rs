@@ -5,6 +5,7 @@
 //! the document.
 #![forbid(unsafe_code)]
 
+mod pkcs12;
 mod software;
 mod verify;
 
