@@ -51,7 +51,16 @@ fn encrypted_pkcs8_needs_its_password() {
     let key = dir.path().join("enc.pem");
     let conv = tool(
         "openssl",
-        &["pkcs8", "-topk8", "-in", &pki("principal-p256.key.pem").display().to_string(), "-passout", "pass:bí mật", "-out", &key.display().to_string()],
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            &pki("principal-p256.key.pem").display().to_string(),
+            "-passout",
+            "pass:bí mật",
+            "-out",
+            &key.display().to_string(),
+        ],
     );
     assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
     let input = corpus().join("inputs/pyhanko-minimal.pdf").display().to_string();

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cades;
 mod chain;
+mod deferred;
 mod keyfiles;
 mod sign_matrix;
 mod visible;

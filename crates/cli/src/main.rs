@@ -5,11 +5,11 @@ mod clock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use der::Encode;
 use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey, SoftwareKey};
 use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
 use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
 use std::fs::File;
-use der::Encode;
 use std::io::{BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -162,8 +162,11 @@ fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
     let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
     let mut certs = Vec::new();
     let key = if looks_like_pkcs12(&key_bytes) {
-        let password = args.key_password.as_deref().ok_or_else(|| anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key.display()))?;
-        let (key, der_certs) = SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key.display()))?;
+        let password = args.key_password.as_deref().ok_or_else(|| {
+            anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key.display())
+        })?;
+        let (key, der_certs) =
+            SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key.display()))?;
         for der in der_certs {
             certs.extend(certinfo::parse_certificates(&der)?);
         }
@@ -184,7 +187,9 @@ fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
     }
     // The signer is the certificate whose public key is the key's; the others form the chain.
     let spki = key.public_key_der()?;
-    let Some(at) = certs.iter().position(|c| c.tbs_certificate().subject_public_key_info().to_der().ok().as_deref() == Some(spki.as_slice())) else {
+    let Some(at) =
+        certs.iter().position(|c| c.tbs_certificate().subject_public_key_info().to_der().ok().as_deref() == Some(spki.as_slice()))
+    else {
         bail!("the private key does not belong to any given certificate (--cert, or the certificates in the PKCS#12 file)");
     };
     let signer = certs.remove(at);

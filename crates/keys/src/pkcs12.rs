@@ -83,8 +83,10 @@ pub(crate) fn open(bytes: &[u8], password: &str) -> Result<(Vec<u8>, Vec<Vec<u8>
             ci.content.decode_as::<OctetString>().map_err(bad)?.as_bytes().to_vec()
         } else if ci.content_type == rfc5911::ID_ENCRYPTED_DATA {
             let ed = ci.content.decode_as::<EncryptedData>().map_err(bad)?;
-            let scheme = pkcs5::EncryptionScheme::try_from(ed.enc_content_info.content_enc_alg.to_der().map_err(bad)?.as_slice())
-                .map_err(|_| KeyError::Load("the PKCS#12 file uses legacy encryption; re-export it with AES (OpenSSL 3's default)".into()))?;
+            let scheme =
+                pkcs5::EncryptionScheme::try_from(ed.enc_content_info.content_enc_alg.to_der().map_err(bad)?.as_slice()).map_err(|_| {
+                    KeyError::Load("the PKCS#12 file uses legacy encryption; re-export it with AES (OpenSSL 3's default)".into())
+                })?;
             let ct = ed.enc_content_info.encrypted_content.ok_or_else(|| bad("empty encrypted content"))?;
             scheme.decrypt(password, ct.as_bytes()).map_err(|_| KeyError::WrongPassword)?
         } else {

@@ -11,7 +11,7 @@
 use crate::cms_build::{self, CertChain};
 use crate::{Error, Result};
 use cms::signed_data::SignedAttributes;
-use kyso_keys::{KeyKind, SignatureAlgorithm, SigningKey};
+use kyso_keys::{KeyKind, Scheme, SignatureAlgorithm, SigningKey};
 use kyso_pdf::{AppearanceSpec, Dict, DocMdp, Document, FieldLock, Object, Placement, PreparedSignature, SignatureRequest, Update};
 use std::io::{Read, Seek, Write};
 
@@ -103,7 +103,83 @@ pub fn prepare<R: Read + Seek, W: Write>(
     Ok(Prepared { hole, chain: chain.clone(), algorithm: alg, signed_attributes, to_be_signed })
 }
 
+/// The storable form of [`Prepared`] (DER), so a signature value that arrives minutes later, in
+/// another process, can still be embedded:
+///
+/// ```text
+/// PreparedState ::= SEQUENCE {
+///     version       INTEGER (1),
+///     byteRange     SEQUENCE OF INTEGER,   -- exactly four
+///     capacity      INTEGER,
+///     scheme        INTEGER,               -- 0 PKCS#1 v1.5, 1 PSS, 2 ECDSA
+///     digest        OBJECT IDENTIFIER,
+///     certificates  SEQUENCE OF Certificate,
+///     signedAttrs   ANY,                   -- the DER SET OF Attribute
+///     toBeSigned    OCTET STRING }
+/// ```
+#[derive(der::Sequence)]
+struct PreparedState {
+    version: u8,
+    byte_range: Vec<u64>,
+    capacity: u64,
+    scheme: u8,
+    digest: const_oid::ObjectIdentifier,
+    certificates: Vec<x509_cert::Certificate>,
+    signed_attrs: der::asn1::Any,
+    to_be_signed: der::asn1::OctetString,
+}
+
 impl Prepared {
+    /// Serialises the prepared state (no secrets in it: certificates and digests only).
+    pub fn to_der(&self) -> Result<Vec<u8>> {
+        use der::Encode;
+        let state = PreparedState {
+            version: 1,
+            byte_range: self.hole.byte_range.to_vec(),
+            capacity: self.hole.capacity as u64,
+            scheme: match self.algorithm.scheme {
+                Scheme::RsaPkcs1v15 => 0,
+                Scheme::RsaPss => 1,
+                Scheme::Ecdsa => 2,
+            },
+            digest: self.algorithm.digest.oid(),
+            certificates: self.chain.0.clone(),
+            signed_attrs: der::asn1::Any::encode_from(&self.signed_attributes)?,
+            to_be_signed: der::asn1::OctetString::new(self.to_be_signed.clone())?,
+        };
+        Ok(state.to_der()?)
+    }
+
+    /// Reads back what [`Prepared::to_der`] wrote.
+    pub fn from_der(bytes: &[u8]) -> Result<Self> {
+        use der::Decode;
+        let s = PreparedState::from_der(bytes)?;
+        let bad = |what: &str| Error::Certificate(format!("the stored signing state is damaged: {what}"));
+        if s.version != 1 {
+            return Err(bad("unknown version"));
+        }
+        let byte_range: [u64; 4] = s.byte_range.try_into().map_err(|_| bad("byte range"))?;
+        let scheme = match s.scheme {
+            0 => Scheme::RsaPkcs1v15,
+            1 => Scheme::RsaPss,
+            2 => Scheme::Ecdsa,
+            _ => return Err(bad("scheme")),
+        };
+        let digest = kyso_keys::DigestAlgorithm::from_oid(&s.digest).ok_or_else(|| bad("digest algorithm"))?;
+        let signed_attributes = s.signed_attrs.decode_as::<SignedAttributes>()?;
+        let to_be_signed = s.to_be_signed.as_bytes().to_vec();
+        if cms_build::signed_attributes_digest(&signed_attributes, digest)? != to_be_signed {
+            return Err(bad("digest does not match the signed attributes"));
+        }
+        Ok(Prepared {
+            hole: PreparedSignature { byte_range, capacity: s.capacity as usize },
+            chain: CertChain::new(s.certificates)?,
+            algorithm: SignatureAlgorithm { scheme, digest },
+            signed_attributes,
+            to_be_signed,
+        })
+    }
+
     /// Phase 2: the digest the key must sign (of the DER signed attributes).
     pub fn to_be_signed(&self) -> &[u8] {
         &self.to_be_signed
