@@ -7,6 +7,7 @@ use crate::fields::{Appearance, AppearanceSpec};
 use crate::filter::deflate;
 use crate::object::{Dict, ObjRef, Object, Stream, StringStyle};
 use std::fmt::Write as _;
+use unicode_normalization::UnicodeNormalization;
 
 /// DejaVu Sans covers the whole Vietnamese alphabet; its licence is in `fonts/DejaVu-LICENSE.txt`.
 static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
@@ -102,7 +103,9 @@ pub fn build(spec: &AppearanceSpec, width: f64, height: f64, rotate: i64) -> Res
         for line in &spec.lines {
             let mut hex = String::new();
             let mut advance = 0.0;
-            for ch in line.chars() {
+            // Composed form: "ệ" typed as e + U+0323 + U+0302 becomes the one glyph the font has
+            // (there is no shaping engine here to place combining marks).
+            for ch in line.nfc() {
                 let Some(gid) = face.glyph_index(ch) else {
                     return Err(Error::Unsupported(format!("the character {ch:?} is not in the signature font")));
                 };
@@ -269,4 +272,32 @@ fn to_unicode_cmap(map: &[(u16, char)]) -> String {
 
 fn fmt(v: f64) -> String {
     Object::Real(v).to_bytes().into_iter().map(|b| b as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glyph_count(text: &str) -> usize {
+        let spec = AppearanceSpec { lines: vec![text.into()], image: None };
+        let ap = build(&spec, 200.0, 50.0, 0).unwrap();
+        let cid = ap.extra.iter().find_map(|(_, o)| o.as_dict().filter(|d| d.name(b"Subtype") == Some(b"CIDFontType2")).cloned()).unwrap();
+        cid.get(b"W").and_then(Object::as_array).unwrap().len() / 2
+    }
+
+    #[test]
+    fn decomposed_vietnamese_is_composed_before_layout() {
+        // "Nguyễn" typed with combining tone marks (NFD) uses the same glyphs as the composed form.
+        assert_eq!(glyph_count("Nguye\u{0302}\u{0303}n"), glyph_count("Nguyễn"));
+    }
+
+    #[test]
+    fn rotated_pages_turn_the_box() {
+        let spec = AppearanceSpec { lines: vec!["Ký bởi".into()], image: None };
+        let ap = build(&spec, 200.0, 50.0, 90).unwrap();
+        let bbox: Vec<f64> = ap.xobject.dict.get(b"BBox").and_then(Object::as_array).unwrap().iter().filter_map(Object::as_f64).collect();
+        assert_eq!(bbox, vec![0.0, 0.0, 50.0, 200.0]);
+        let m: Vec<f64> = ap.xobject.dict.get(b"Matrix").and_then(Object::as_array).unwrap().iter().filter_map(Object::as_f64).collect();
+        assert_eq!(m, vec![0.0, 1.0, -1.0, 0.0, 200.0, 0.0]);
+    }
 }
