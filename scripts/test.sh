@@ -8,6 +8,7 @@ command -v qpdf >/dev/null || need_apt+=(qpdf)
 command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v pip3 >/dev/null || need_apt+=(python3-pip)
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

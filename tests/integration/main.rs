@@ -5,5 +5,6 @@ mod cades;
 mod chain;
 mod deferred;
 mod keyfiles;
+mod pkcs11;
 mod sign_matrix;
 mod visible;

@@ -40,6 +40,11 @@ enum Command {
         #[arg(long)]
         lock: Option<String>,
     },
+    /// Key backends: list what a PKCS#11 module's tokens offer.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Make a detached CAdES signature (.p7s) over any file.
     CadesSign {
         input: PathBuf,
@@ -54,9 +59,33 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Store a certificate on a token beside its key (same label and id).
+    ImportCert {
+        /// The certificate (PEM or DER).
+        cert: PathBuf,
+        /// The key's URI, e.g. pkcs11:token=Kyso;object=teacher;id=%01
+        #[arg(long)]
+        key: String,
+        #[arg(long, env = "KYSO_PKCS11_PIN", hide_env_values = true)]
+        pin: Option<String>,
+    },
+    /// List tokens, private keys and certificates of a PKCS#11 module.
+    List {
+        /// Module path; KYSO_PKCS11_MODULE or SoftHSM2's by default.
+        #[arg(long)]
+        module: Option<String>,
+        /// User PIN, to see private keys (KYSO_PKCS11_PIN works too).
+        #[arg(long, env = "KYSO_PKCS11_PIN", hide_env_values = true)]
+        pin: Option<String>,
+    },
+}
+
 #[derive(clap::Args)]
 struct KeyArgs {
-    /// Private key: PKCS#8 (PEM or DER, optionally password-protected) or PKCS#12 (.p12/.pfx).
+    /// Private key: PKCS#8 (PEM or DER, optionally password-protected), PKCS#12 (.p12/.pfx), or
+    /// an RFC 7512 URI for a token key (pkcs11:token=...;object=...).
     #[arg(long)]
     key: PathBuf,
     /// The signer's certificate (PEM or DER; a PEM bundle may carry the chain too). Optional
@@ -149,6 +178,8 @@ fn main() {
         Command::Fields { input } => fields(&input),
         Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
         Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
+        Command::Keys { command: KeysCommand::List { module, pin } } => keys_list(module, pin),
+        Command::Keys { command: KeysCommand::ImportCert { cert, key, pin } } => keys_import_cert(&cert, &key, pin),
     };
     if let Err(e) = result {
         // One line, naming the problem and its causes.
@@ -158,21 +189,33 @@ fn main() {
     }
 }
 
-fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
-    let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
+fn load_key(args: &KeyArgs) -> Result<(Box<dyn SigningKey>, CertChain)> {
     let mut certs = Vec::new();
-    let key = if looks_like_pkcs12(&key_bytes) {
-        let password = args.key_password.as_deref().ok_or_else(|| {
-            anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key.display())
-        })?;
-        let (key, der_certs) =
-            SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key.display()))?;
-        for der in der_certs {
+    let key_ref = args.key.to_string_lossy().into_owned();
+    // The public key, when we know it without signing: to pick the signer among certificates.
+    let (key, spki): (Box<dyn SigningKey>, Option<Vec<u8>>) = if key_ref.starts_with("pkcs11:") {
+        let (key, token_cert) = open_pkcs11(&key_ref, args.key_password.clone())?;
+        if let Some(der) = token_cert {
             certs.extend(certinfo::parse_certificates(&der)?);
         }
-        key
+        (Box::new(key), None)
     } else {
-        SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?
+        let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
+        let key = if looks_like_pkcs12(&key_bytes) {
+            let password = args.key_password.as_deref().ok_or_else(|| {
+                anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key.display())
+            })?;
+            let (key, der_certs) =
+                SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key.display()))?;
+            for der in der_certs {
+                certs.extend(certinfo::parse_certificates(&der)?);
+            }
+            key
+        } else {
+            SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?
+        };
+        let spki = key.public_key_der()?;
+        (Box::new(key), Some(spki))
     };
     if let Some(cert) = &args.cert {
         let cert_bytes = std::fs::read(cert).with_context(|| format!("cannot read the certificate file {}", cert.display()))?;
@@ -185,12 +228,20 @@ fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
         let bytes = std::fs::read(chain).with_context(|| format!("cannot read the chain file {}", chain.display()))?;
         certs.extend(certinfo::parse_certificates(&bytes).with_context(|| format!("chain file {}", chain.display()))?);
     }
+    if certs.is_empty() {
+        bail!("no signer certificate: give --cert (the token or key file holds none)");
+    }
     // The signer is the certificate whose public key is the key's; the others form the chain.
-    let spki = key.public_key_der()?;
-    let Some(at) =
-        certs.iter().position(|c| c.tbs_certificate().subject_public_key_info().to_der().ok().as_deref() == Some(spki.as_slice()))
-    else {
-        bail!("the private key does not belong to any given certificate (--cert, or the certificates in the PKCS#12 file)");
+    // For token keys the first certificate is taken, and the signature check before embedding
+    // catches a mismatch.
+    let at = match &spki {
+        Some(spki) => certs
+            .iter()
+            .position(|c| c.tbs_certificate().subject_public_key_info().to_der().ok().as_deref() == Some(spki.as_slice()))
+            .ok_or_else(|| {
+                anyhow!("the private key does not belong to any given certificate (--cert, or the certificates in the PKCS#12 file)")
+            })?,
+        None => 0,
     };
     let signer = certs.remove(at);
     certs.insert(0, signer);
@@ -198,6 +249,28 @@ fn load_key(args: &KeyArgs) -> Result<(SoftwareKey, CertChain)> {
     let chain = CertChain::new(certs)?;
     certinfo::check_validity_at(chain.signer(), clock::unix_now())?;
     Ok((key, chain))
+}
+
+/// The PKCS#11 module: the URI's module-path, else KYSO_PKCS11_MODULE, else SoftHSM2's.
+fn pkcs11_module(uri: &kyso_keys_pkcs11::Pkcs11Uri) -> String {
+    uri.module_path.clone().or_else(|| std::env::var("KYSO_PKCS11_MODULE").ok()).unwrap_or_else(|| "/usr/lib/softhsm/libsofthsm2.so".into())
+}
+
+/// Opens a token key. The PIN comes from the URI (pin-value or pin-source), else --key-password /
+/// KYSO_KEY_PASSWORD, else KYSO_PKCS11_PIN.
+fn open_pkcs11(key_ref: &str, password: Option<String>) -> Result<(kyso_keys_pkcs11::Pkcs11Key, Option<Vec<u8>>)> {
+    let uri: kyso_keys_pkcs11::Pkcs11Uri = key_ref.parse()?;
+    let pin = match (&uri.pin_value, &uri.pin_source) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(file)) => {
+            Some(std::fs::read_to_string(file).with_context(|| format!("cannot read the PIN file {file}"))?.trim_end().to_string())
+        }
+        (None, None) => password.or_else(|| std::env::var("KYSO_PKCS11_PIN").ok()),
+    };
+    let ctx = kyso_keys_pkcs11::load_module(&pkcs11_module(&uri))?;
+    let key = kyso_keys_pkcs11::Pkcs11Key::open(ctx, &uri, pin)?;
+    let cert = key.certificate().map(<[u8]>::to_vec);
+    Ok((key, cert))
 }
 
 /// PKCS#12 is DER (a SEQUENCE starting with INTEGER 3); PKCS#8 is PEM or a SEQUENCE starting
@@ -371,6 +444,32 @@ fn cades_sign(input: &Path, output: &Path, key_args: &KeyArgs, hash: Hash, pss: 
     let (key, chain) = load_key(key_args)?;
     let algorithm = SignatureAlgorithm::choose(key.kind(), hash.into(), pss)?;
     let data = File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
-    let der = kyso_pades::sign_detached(BufReader::new(data), &chain, &key, algorithm)?;
+    let der = kyso_pades::sign_detached(BufReader::new(data), &chain, key.as_ref(), algorithm)?;
     write_atomically(output, |out| Ok(out.write_all(&der)?))
+}
+
+fn keys_list(module: Option<String>, pin: Option<String>) -> Result<()> {
+    let uri = kyso_keys_pkcs11::Pkcs11Uri { module_path: module, ..Default::default() };
+    let path = pkcs11_module(&uri);
+    let ctx = kyso_keys_pkcs11::load_module(&path)?;
+    let mut stdout = std::io::stdout().lock();
+    for o in kyso_keys_pkcs11::list_objects(&ctx, pin)? {
+        writeln!(stdout, "pkcs11:token={};object={};id={}\t{}", o.token, o.label, percent_hex(&o.id_hex), o.class)?;
+    }
+    Ok(())
+}
+
+fn percent_hex(hex: &str) -> String {
+    hex.as_bytes().chunks(2).map(|c| format!("%{}", String::from_utf8_lossy(c))).collect()
+}
+
+fn keys_import_cert(cert: &Path, key: &str, pin: Option<String>) -> Result<()> {
+    let uri: kyso_keys_pkcs11::Pkcs11Uri = key.parse()?;
+    let bytes = std::fs::read(cert).with_context(|| format!("cannot read {}", cert.display()))?;
+    let certs = certinfo::parse_certificates(&bytes)?;
+    let pin = pin.or_else(|| uri.pin_value.clone());
+    let ctx = kyso_keys_pkcs11::load_module(&pkcs11_module(&uri))?;
+    let subject = certs[0].tbs_certificate().subject().to_der()?;
+    kyso_keys_pkcs11::store_certificate(&ctx, &uri, pin, &certs[0].to_der()?, &subject)?;
+    Ok(())
 }

@@ -153,6 +153,8 @@ pub enum KeyError {
     Load(String),
     #[error("wrong password for the private key")]
     WrongPassword,
+    #[error("wrong PIN for the token")]
+    WrongPin,
     #[error("this key cannot sign with {0}")]
     UnsupportedAlgorithm(String),
     #[error("{0}")]

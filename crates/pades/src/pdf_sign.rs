@@ -72,6 +72,7 @@ pub fn prepare<R: Read + Seek, W: Write>(
     opts: &PdfSignOptions,
 ) -> Result<Prepared> {
     let alg = opts.algorithm;
+    crate::certinfo::check_key_matches(chain.signer(), key_kind)?;
     let capacity = cms_build::assembled_len(chain, alg, key_kind.max_signature_len())? + opts.reserve_extra;
     let mut entries = Dict::new()
         .with(b"Filter", Object::name(b"Adobe.PPKLite"))
