@@ -14,9 +14,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
-if ! command -v pyhanko >/dev/null; then
-  pip3 install --quiet --disable-pip-version-check 'pyhanko==0.38.*' 'pyhanko-cli==0.6.*' \
-    || pip3 install --quiet --disable-pip-version-check --break-system-packages 'pyhanko==0.38.*' 'pyhanko-cli==0.6.*'
+py_pkgs=('pyhanko==0.38.*' 'pyhanko-cli==0.6.*' 'certomancer[web-api]==0.16.*' 'certomancer-csc-dummy==0.4.2')
+if ! command -v pyhanko >/dev/null || ! command -v certomancer-csc >/dev/null; then
+  pip3 install --quiet --disable-pip-version-check "${py_pkgs[@]}" \
+    || pip3 install --quiet --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
 fi
 
 cargo build --workspace --all-targets

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cades;
 mod chain;
+mod csc;
 mod deferred;
 mod keyfiles;
 mod pkcs11;

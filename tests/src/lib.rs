@@ -2,6 +2,8 @@
 //! validator for its verdict. A missing validator fails the test loudly: the README's test
 //! command installs them all.
 
+pub mod csc_double;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Sign a PDF (PAdES baseline B-B, or the legacy adbe.pkcs7.detached).
     Sign(SignArgs),
+    /// Sign many PDFs with one key (one remote authorisation per batch the service allows).
+    SignBatch(SignBatchArgs),
     /// List the form fields and signatures of a PDF.
     Fields { input: PathBuf },
     /// Add an empty signature field (an approval stage for a later signer).
@@ -107,6 +109,32 @@ struct SignArgs {
     output: PathBuf,
     #[command(flatten)]
     key: KeyArgs,
+    #[command(flatten)]
+    style: SignStyle,
+    /// Password of an encrypted PDF.
+    #[arg(long)]
+    password: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct SignBatchArgs {
+    /// Folder of PDFs to sign (every *.pdf in it).
+    input_dir: Option<PathBuf>,
+    /// A file listing the PDFs to sign, one path per line (instead of a folder).
+    #[arg(long)]
+    list: Option<PathBuf>,
+    /// Folder for the signed copies (same file names). Files already there are skipped.
+    #[arg(short, long)]
+    output_dir: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    style: SignStyle,
+}
+
+/// How each signature looks and what it permits.
+#[derive(clap::Args)]
+struct SignStyle {
     #[arg(long, value_enum, default_value_t = SubFilterArg::Pades)]
     subfilter: SubFilterArg,
     #[arg(long, value_enum, default_value_t = Hash::Sha256)]
@@ -136,9 +164,6 @@ struct SignArgs {
     reason: Option<String>,
     #[arg(long)]
     location: Option<String>,
-    /// Password of an encrypted PDF.
-    #[arg(long)]
-    password: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -175,6 +200,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sign(args) => sign(args),
+        Command::SignBatch(args) => sign_batch(args),
         Command::Fields { input } => fields(&input),
         Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
         Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
@@ -193,7 +219,13 @@ fn load_key(args: &KeyArgs) -> Result<(Box<dyn SigningKey>, CertChain)> {
     let mut certs = Vec::new();
     let key_ref = args.key.to_string_lossy().into_owned();
     // The public key, when we know it without signing: to pick the signer among certificates.
-    let (key, spki): (Box<dyn SigningKey>, Option<Vec<u8>>) = if key_ref.starts_with("pkcs11:") {
+    let (key, spki): (Box<dyn SigningKey>, Option<Vec<u8>>) = if let Some(csc) = key_ref.strip_prefix("csc:") {
+        let key = open_csc(csc, args.key_password.clone())?;
+        for der in &key.credential().certificates {
+            certs.extend(certinfo::parse_certificates(der)?);
+        }
+        (Box::new(key), None)
+    } else if key_ref.starts_with("pkcs11:") {
         let (key, token_cert) = open_pkcs11(&key_ref, args.key_password.clone())?;
         if let Some(der) = token_cert {
             certs.extend(certinfo::parse_certificates(&der)?);
@@ -249,6 +281,18 @@ fn load_key(args: &KeyArgs) -> Result<(Box<dyn SigningKey>, CertChain)> {
     let chain = CertChain::new(certs)?;
     certinfo::check_validity_at(chain.signer(), clock::unix_now())?;
     Ok((key, chain))
+}
+
+/// A CSC credential: `csc:BASE_URL#CREDENTIAL_ID`, e.g.
+/// `csc:https://ca.example/csc/v1#kyso/teacher-rsa`. The bearer token comes from KYSO_CSC_TOKEN,
+/// the PIN from --key-password / KYSO_KEY_PASSWORD, an OTP from KYSO_CSC_OTP.
+fn open_csc(reference: &str, pin: Option<String>) -> Result<kyso_keys_remote::CscKey> {
+    let (base, credential) = reference
+        .split_once('#')
+        .ok_or_else(|| anyhow!("a CSC key looks like csc:https://host/csc/v1#CREDENTIAL_ID, not csc:{reference}"))?;
+    let timeout = std::env::var("KYSO_CSC_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
+    let client = kyso_keys_remote::CscClient::new(base, std::env::var("KYSO_CSC_TOKEN").ok(), std::time::Duration::from_secs(timeout))?;
+    Ok(kyso_keys_remote::CscKey::new(client, credential, pin, std::env::var("KYSO_CSC_OTP").ok())?)
 }
 
 /// The PKCS#11 module: the URI's module-path, else KYSO_PKCS11_MODULE, else SoftHSM2's.
@@ -334,29 +378,24 @@ fn parse_lock(spec: &str) -> FieldLock {
     }
 }
 
-fn sign(args: SignArgs) -> Result<()> {
-    if args.password.is_some() {
-        bail!("encrypted PDFs cannot be signed yet; decrypt the file first (qpdf --decrypt --password=PW in.pdf out.pdf)");
-    }
-    let (key, chain) = load_key(&args.key)?;
-    let algorithm = SignatureAlgorithm::choose(key.kind(), args.hash.into(), args.pss)?;
-    let mut doc = open_pdf(&args.input, args.password.as_deref())?;
-    let placement = match &args.visible {
+/// Builds the signature options shared by `sign` and `sign-batch`.
+fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgorithm) -> Result<PdfSignOptions> {
+    let placement = match &style.visible {
         Some(v) => parse_visible(v)?,
         None => Placement::Invisible,
     };
     let now = clock::now_vietnam();
-    let signer_name = args.name.clone().unwrap_or_else(|| certinfo::subject_common_name(chain.signer()));
-    let appearance = if matches!(placement, Placement::Visible { .. }) || args.field.is_some() {
+    let signer_name = style.name.clone().unwrap_or_else(|| certinfo::subject_common_name(chain.signer()));
+    let appearance = if matches!(placement, Placement::Visible { .. }) || style.field.is_some() {
         let mut lines = vec![format!("Ký bởi: {signer_name}")];
         if let Some(org) = certinfo::subject_organization(chain.signer()) {
             lines.push(org);
         }
         lines.push(format!("Thời gian ký: {}", now.display()));
-        if let Some(r) = &args.reason {
+        if let Some(r) = &style.reason {
             lines.push(format!("Lý do: {r}"));
         }
-        let image = match &args.image {
+        let image = match &style.image {
             Some(p) => Some(kyso_pdf::appearance::Image::from_png(
                 &std::fs::read(p).with_context(|| format!("cannot read the image {}", p.display()))?,
             )?),
@@ -366,28 +405,38 @@ fn sign(args: SignArgs) -> Result<()> {
     } else {
         None
     };
-    let opts = PdfSignOptions {
-        subfilter: match args.subfilter {
+    Ok(PdfSignOptions {
+        subfilter: match style.subfilter {
             SubFilterArg::Pades => SubFilter::Pades,
             SubFilterArg::Pkcs7 => SubFilter::Pkcs7Detached,
         },
         algorithm,
-        field: args.field.clone(),
+        field: style.field.clone(),
         placement,
-        certify: args.certify.map(|c| match c {
+        certify: style.certify.map(|c| match c {
             Certify::NoChanges => DocMdp::NoChanges,
             Certify::FormFilling => DocMdp::FormFilling,
             Certify::Annotations => DocMdp::Annotations,
         }),
-        lock: args.lock.as_deref().map(parse_lock),
+        lock: style.lock.as_deref().map(parse_lock),
         name: Some(signer_name),
-        reason: args.reason.clone(),
-        location: args.location.clone(),
+        reason: style.reason.clone(),
+        location: style.location.clone(),
         contact_info: None,
         signing_time: now.pdf_date(),
         appearance,
         reserve_extra: 0,
-    };
+    })
+}
+
+fn sign(args: SignArgs) -> Result<()> {
+    if args.password.is_some() {
+        bail!("encrypted PDFs cannot be signed yet; decrypt the file first (qpdf --decrypt --password=PW in.pdf out.pdf)");
+    }
+    let (key, chain) = load_key(&args.key)?;
+    let algorithm = SignatureAlgorithm::choose(key.kind(), args.style.hash.into(), args.style.pss)?;
+    let mut doc = open_pdf(&args.input, args.password.as_deref())?;
+    let opts = sign_options(&args.style, &chain, algorithm)?;
     write_atomically(&args.output, |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
         let prepared = kyso_pades::prepare(&mut doc, &mut buffered, &chain, key.kind(), &opts)?;
@@ -397,6 +446,78 @@ fn sign(args: SignArgs) -> Result<()> {
         Ok(())
     })
     .with_context(|| format!("cannot sign {}", args.input.display()))
+}
+
+/// Signs many PDFs with one key: one authorisation per `multisign` documents on remote services.
+/// Already signed outputs are skipped, so a batch can simply be run again after a failure.
+fn sign_batch(args: SignBatchArgs) -> Result<()> {
+    let inputs: Vec<PathBuf> = match (&args.input_dir, &args.list) {
+        (Some(dir), None) => {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("cannot read the folder {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("pdf")))
+                .collect();
+            v.sort();
+            v
+        }
+        (None, Some(list)) => std::fs::read_to_string(list)
+            .with_context(|| format!("cannot read the list {}", list.display()))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(PathBuf::from)
+            .collect(),
+        _ => bail!("give either an input folder or --list FILE"),
+    };
+    std::fs::create_dir_all(&args.output_dir).with_context(|| format!("cannot create {}", args.output_dir.display()))?;
+    let (key, chain) = load_key(&args.key)?;
+    let algorithm = SignatureAlgorithm::choose(key.kind(), args.style.hash.into(), args.style.pss)?;
+    let opts = sign_options(&args.style, &chain, algorithm)?;
+    let total = inputs.len();
+    let (mut skipped, mut failed) = (0usize, Vec::new());
+    let mut jobs = Vec::new();
+    let mut names = Vec::new();
+    for input in &inputs {
+        let Some(name) = input.file_name() else { continue };
+        let target = args.output_dir.join(name);
+        if target.exists() {
+            skipped += 1;
+            continue;
+        }
+        match open_pdf(input, None).and_then(|doc| {
+            let tmp = tempfile::NamedTempFile::new_in(&args.output_dir).context("cannot create a temporary file")?;
+            Ok((doc, tmp))
+        }) {
+            Ok((document, output)) => {
+                jobs.push(kyso_pades::batch::BatchItem { document, output });
+                names.push((input.clone(), target));
+            }
+            Err(e) => failed.push(format!("{}: {e:#}", input.display())),
+        }
+    }
+    let outcomes = kyso_pades::batch::sign_batch(jobs, &chain, key.as_ref(), &opts);
+    let mut signed = 0usize;
+    let mut stdout = std::io::stdout().lock();
+    for (i, ((tmp, outcome), (input, target))) in outcomes.into_iter().zip(names).enumerate() {
+        let result = outcome.map_err(anyhow::Error::from).and_then(|()| {
+            tmp.as_file().sync_all()?;
+            tmp.persist_noclobber(&target).map_err(|e| anyhow!("cannot write {}: {}", target.display(), e.error))?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                signed += 1;
+                writeln!(stdout, "[{}/{total}] {} ✓", i + 1 + skipped, target.display())?;
+            }
+            Err(e) => failed.push(format!("{}: {e:#}", input.display())),
+        }
+    }
+    writeln!(stdout, "signed {signed}, already signed {skipped}, failed {} (of {total})", failed.len())?;
+    for f in &failed {
+        eprintln!("kyso: failed: {f}");
+    }
+    if failed.is_empty() { Ok(()) } else { bail!("{} of {total} documents were not signed", failed.len()) }
 }
 
 fn fields(input: &Path) -> Result<()> {

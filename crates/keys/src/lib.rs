@@ -5,10 +5,12 @@
 //! the document.
 #![forbid(unsafe_code)]
 
+mod algid;
 mod pkcs12;
 mod software;
 mod verify;
 
+pub use algid::PssParams;
 pub use software::SoftwareKey;
 pub use verify::verify_digest;
 
@@ -173,6 +175,12 @@ pub trait SigningKey: Send + Sync {
 
     /// Signs `digest` (already hashed with `algorithm.digest`). ECDSA results are DER-encoded.
     fn sign_digest(&self, algorithm: SignatureAlgorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// Signs many digests, in order. Backends that can (a remote service's `multisign`) cover
+    /// many with one authorisation; the default signs one by one.
+    fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, KeyError> {
+        digests.iter().map(|d| self.sign_digest(algorithm, d)).collect()
+    }
 }
 
 /// Turns a raw `r ‖ s` ECDSA signature (PKCS#11, CSC) into DER, as CMS wants it.

@@ -1,17 +1,17 @@
 //! Building CMS SignedData (RFC 5652) in two phases: signed attributes first (their digest is
 //! what a key signs), the assembled structure once the signature value is back.
 
-use crate::ess::{EssCertIdV2, IssuerSerial, PssParams, SigningCertificateV2};
+use crate::ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use crate::{Error, Result};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignedData, SignerIdentifier, SignerInfo, SignerInfos, UnsignedAttributes,
 };
-use const_oid::db::{rfc5911, rfc5912};
+use const_oid::db::rfc5911;
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Encode, Tag};
-use kyso_keys::{DigestAlgorithm, Scheme, SignatureAlgorithm};
+use kyso_keys::{DigestAlgorithm, SignatureAlgorithm};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -44,34 +44,6 @@ fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> 
 
 pub(crate) fn digest_identifier(d: DigestAlgorithm) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned { oid: d.oid(), parameters: None }
-}
-
-/// The `signatureAlgorithm` of the SignerInfo.
-pub fn signature_identifier(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifierOwned> {
-    use DigestAlgorithm::*;
-    Ok(match (alg.scheme, alg.digest) {
-        (Scheme::RsaPkcs1v15, Sha256) => {
-            AlgorithmIdentifierOwned { oid: rfc5912::SHA_256_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) }
-        }
-        (Scheme::RsaPkcs1v15, Sha384) => {
-            AlgorithmIdentifierOwned { oid: rfc5912::SHA_384_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) }
-        }
-        (Scheme::RsaPkcs1v15, Sha512) => {
-            AlgorithmIdentifierOwned { oid: rfc5912::SHA_512_WITH_RSA_ENCRYPTION, parameters: Some(Any::null()) }
-        }
-        (Scheme::Ecdsa, Sha256) => AlgorithmIdentifierOwned { oid: rfc5912::ECDSA_WITH_SHA_256, parameters: None },
-        (Scheme::Ecdsa, Sha384) => AlgorithmIdentifierOwned { oid: rfc5912::ECDSA_WITH_SHA_384, parameters: None },
-        (Scheme::Ecdsa, Sha512) => AlgorithmIdentifierOwned { oid: rfc5912::ECDSA_WITH_SHA_512, parameters: None },
-        (Scheme::RsaPss, d) => {
-            let hash = AlgorithmIdentifierOwned { oid: d.oid(), parameters: Some(Any::null()) };
-            let params = PssParams {
-                hash_algorithm: hash.clone(),
-                mask_gen_algorithm: AlgorithmIdentifierOwned { oid: rfc5912::ID_MGF_1, parameters: Some(Any::encode_from(&hash)?) },
-                salt_length: d.output_len() as u32,
-            };
-            AlgorithmIdentifierOwned { oid: rfc5912::ID_RSASSA_PSS, parameters: Some(Any::encode_from(&params)?) }
-        }
-    })
 }
 
 /// The signed attributes of a PAdES/CAdES baseline signature: content-type, message-digest and
@@ -131,7 +103,7 @@ pub fn assemble(
         }),
         digest_alg: digest_identifier(alg.digest),
         signed_attrs: Some(signed),
-        signature_algorithm: signature_identifier(alg)?,
+        signature_algorithm: alg.algorithm_identifier()?,
         signature: OctetString::new(signature.to_vec())?,
         unsigned_attrs: unsigned,
     };

@@ -43,21 +43,3 @@ pub struct IssuerSerial {
     pub issuer: Vec<GeneralName>,
     pub serial_number: SerialNumber,
 }
-
-/// ```text
-/// RSASSA-PSS-params ::= SEQUENCE {
-///     hashAlgorithm      [0] HashAlgorithm DEFAULT sha1,
-///     maskGenAlgorithm   [1] MaskGenAlgorithm DEFAULT mgf1SHA1,
-///     saltLength         [2] INTEGER DEFAULT 20,
-///     trailerField       [3] TrailerField DEFAULT trailerFieldBC }
-/// ```
-/// RFC 4055 §3.1; the trailer field keeps its default and is left out.
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct PssParams {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    pub hash_algorithm: AlgorithmIdentifierOwned,
-    #[asn1(context_specific = "1", tag_mode = "EXPLICIT")]
-    pub mask_gen_algorithm: AlgorithmIdentifierOwned,
-    #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
-    pub salt_length: u32,
-}

@@ -3,6 +3,7 @@
 //! pass readers and writers in, and the time.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod certinfo;
 pub mod cms_build;
 mod error;
