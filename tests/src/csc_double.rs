@@ -5,8 +5,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey, SoftwareKey};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -29,51 +27,33 @@ pub struct CscDouble {
 impl CscDouble {
     /// Serves `stem` of the test PKI (RSA keys sign PKCS#1 v1.5 SHA-256) with `fault` on signHash.
     pub fn start(stem: &str, fault: Fault) -> CscDouble {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let base = format!("http://{}/csc/v1", listener.local_addr().unwrap());
         let key = Arc::new(SoftwareKey::from_pkcs8(&std::fs::read(crate::pki(&format!("{stem}.key.pem"))).unwrap(), None).unwrap());
         let cert = der_of(&crate::pki(&format!("{stem}.cert.pem")));
         let ca = der_of(&crate::pki("issuing-ca.cert.pem"));
         let sign_calls = Arc::new(AtomicUsize::new(0));
         let calls = sign_calls.clone();
-        std::thread::spawn(move || {
-            // Bounded: a test makes a handful of calls.
-            for stream in listener.incoming().take(64).flatten() {
-                let (key, cert, ca, calls) = (key.clone(), cert.clone(), ca.clone(), calls.clone());
-                std::thread::spawn(move || serve(stream, &key, &cert, &ca, fault, &calls));
-            }
-        });
-        CscDouble { base, sign_calls }
+        let base = crate::http_double::serve(Arc::new(move |_, path, req| respond(path, req, &key, &cert, &ca, fault, &calls)));
+        CscDouble { base: format!("{base}/csc/v1"), sign_calls }
     }
 }
 
-fn der_of(pem_path: &std::path::Path) -> Vec<u8> {
+/// The DER inside a PEM certificate file.
+pub fn der_of(pem_path: &std::path::Path) -> Vec<u8> {
     let text = std::fs::read_to_string(pem_path).unwrap();
     let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     B64.decode(b64).unwrap()
 }
 
-fn serve(mut stream: TcpStream, key: &SoftwareKey, cert: &[u8], ca: &[u8], fault: Fault, calls: &AtomicUsize) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut length = 0usize;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let (status, reply) = if path.ends_with("credentials/info") {
+fn respond(
+    path: &str,
+    req: &serde_json::Value,
+    key: &SoftwareKey,
+    cert: &[u8],
+    ca: &[u8],
+    fault: Fault,
+    calls: &AtomicUsize,
+) -> Option<(u16, String)> {
+    Some(if path.ends_with("credentials/info") {
         let algo = if matches!(key.kind(), kyso_keys::KeyKind::Rsa { .. }) { "1.2.840.113549.1.1.11" } else { "1.2.840.10045.4.3.2" };
         let mut k = serde_json::json!({"status": "enabled", "algo": [algo], "len": 2048});
         if key.kind() == kyso_keys::KeyKind::EcP256 {
@@ -101,17 +81,9 @@ fn serve(mut stream: TcpStream, key: &SoftwareKey, cert: &[u8], ca: &[u8], fault
             Fault::GarbageSignatures => {
                 (200, serde_json::json!({"signatures": sigs.iter().map(|_| B64.encode([7u8; 256])).collect::<Vec<_>>()}).to_string())
             }
-            Fault::Hang => {
-                std::thread::sleep(std::time::Duration::from_secs(30));
-                return;
-            }
+            Fault::Hang => return None,
         }
     } else {
         (404, "{}".to_string())
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-        reply.len()
-    );
+    })
 }

@@ -3,6 +3,8 @@
 //! command installs them all.
 
 pub mod csc_double;
+pub mod http_double;
+pub mod phone_double;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

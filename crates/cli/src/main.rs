@@ -2,6 +2,7 @@
 //! the clock, and maps outcomes to exit codes; the work happens in the library crates.
 
 mod clock;
+mod config;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -100,6 +101,10 @@ struct KeyArgs {
     /// Password of the private key; read from KYSO_KEY_PASSWORD when not given.
     #[arg(long, env = "KYSO_KEY_PASSWORD", hide_env_values = true)]
     key_password: Option<String>,
+    /// Configuration naming remote providers (for --key csc:PROVIDER/CREDENTIAL); KYSO_CONFIG
+    /// or ./kyso.toml by default.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -220,11 +225,19 @@ fn load_key(args: &KeyArgs) -> Result<(Box<dyn SigningKey>, CertChain)> {
     let key_ref = args.key.to_string_lossy().into_owned();
     // The public key, when we know it without signing: to pick the signer among certificates.
     let (key, spki): (Box<dyn SigningKey>, Option<Vec<u8>>) = if let Some(csc) = key_ref.strip_prefix("csc:") {
-        let key = open_csc(csc, args.key_password.clone())?;
-        for der in &key.credential().certificates {
+        let (key, der_certs): config::OpenedKey = if csc.contains("://") {
+            let key = open_csc(csc, args.key_password.clone())?;
+            let certs = key.credential().certificates.clone();
+            (Box::new(key), certs)
+        } else {
+            let (provider, credential) =
+                csc.split_once('/').ok_or_else(|| anyhow!("a provider key looks like csc:PROVIDER/CREDENTIAL, not csc:{csc}"))?;
+            config::find(args.config.as_deref())?.open(provider, credential, args.key_password.clone())?
+        };
+        for der in &der_certs {
             certs.extend(certinfo::parse_certificates(der)?);
         }
-        (Box::new(key), None)
+        (key, None)
     } else if key_ref.starts_with("pkcs11:") {
         let (key, token_cert) = open_pkcs11(&key_ref, args.key_password.clone())?;
         if let Some(der) = token_cert {

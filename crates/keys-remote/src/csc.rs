@@ -11,14 +11,13 @@ use std::time::Duration;
 
 /// A CSC service: base URL (ending in `/csc/v1`), optional bearer token.
 pub struct CscClient {
-    base: String,
-    http: reqwest::blocking::Client,
+    http: crate::http::Http,
     token: Option<String>,
 }
 
 impl std::fmt::Debug for CscClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CscClient").field("base", &self.base).field("token", &self.token.as_ref().map(|_| "***")).finish()
+        f.debug_struct("CscClient").field("base", &self.http.base()).field("token", &self.token.as_ref().map(|_| "***")).finish()
     }
 }
 
@@ -96,45 +95,11 @@ fn err(msg: String) -> KeyError {
 impl CscClient {
     /// `base` is the service root up to and including `/csc/v1`; `timeout` bounds every call.
     pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Self, KeyError> {
-        crate::install_crypto_provider();
-        let http = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| err(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Self { base: base.trim_end_matches('/').to_string(), http, token })
+        Ok(Self { http: crate::http::Http::new(base, timeout)?, token })
     }
 
     fn post<T: DeserializeOwned>(&self, method: &str, body: Value) -> Result<T, KeyError> {
-        let url = format!("{}/{method}", self.base);
-        let mut req = self.http.post(&url).json(&body);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().map_err(|e| {
-            if e.is_timeout() {
-                err(format!("the signing service did not answer {method} in time ({url})"))
-            } else if e.is_connect() {
-                err(format!("cannot reach the signing service at {url}"))
-            } else {
-                err(format!("{method} failed: {e}"))
-            }
-        })?;
-        let status = resp.status();
-        let text = resp.text().map_err(|e| err(format!("{method}: cannot read the answer: {e}")))?;
-        if !status.is_success() {
-            // CSC errors are JSON {error, error_description}; some servers send bare statuses.
-            let detail = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.get("error_description").or(v.get("error")).and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_default();
-            return Err(err(format!(
-                "the signing service answered {method} with HTTP {}{}",
-                status.as_u16(),
-                if detail.is_empty() { String::new() } else { format!(": {detail}") }
-            )));
-        }
-        serde_json::from_str(&text).map_err(|e| err(format!("the signing service sent malformed JSON for {method}: {e}")))
+        self.http.call(method, Some(body), &[], self.token.as_deref())
     }
 
     pub fn info(&self) -> Result<Value, KeyError> {

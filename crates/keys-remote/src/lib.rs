@@ -5,13 +5,21 @@
 //! `multisign`. Every call has a timeout; every failure names the service call, the HTTP status
 //! or the malformed field. PINs, OTPs, tokens and SADs never appear in errors or `Debug` output.
 //!
+//! [`providers`] adapts the Vietnamese confirm-on-phone services (VNPT SmartCA, Viettel MySign,
+//! MISA eSign) to [`phone::PhoneKey`]: submit, poll with backoff up to a deadline, one named
+//! outcome each (confirmed, rejected, expired, certificate invalid, provider error).
+//!
 //! The client is blocking (reqwest's blocking client): callers in async code run it on a
 //! blocking thread.
 #![forbid(unsafe_code)]
 
 pub mod csc;
+mod http;
+pub mod phone;
+pub mod providers;
 
 pub use csc::{Credential, CscClient, CscKey};
+pub use phone::{PhoneKey, PhoneProvider, PollState, Polling};
 
 use std::sync::Once;
 

@@ -116,6 +116,42 @@ impl KeyKind {
     }
 }
 
+impl KeyKind {
+    /// The kind of the public key in a DER SubjectPublicKeyInfo (RSA size, EC curve).
+    pub fn from_spki_der(spki: &[u8]) -> Result<Self, KeyError> {
+        use pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        if let Ok(k) = rsa::PublicKey::from_public_key_der(spki) {
+            return Ok(KeyKind::Rsa { bits: k.size() * 8 });
+        }
+        if p256::ecdsa::VerifyingKey::from_public_key_der(spki).is_ok() {
+            return Ok(KeyKind::EcP256);
+        }
+        if p384::ecdsa::VerifyingKey::from_public_key_der(spki).is_ok() {
+            return Ok(KeyKind::EcP384);
+        }
+        Err(KeyError::UnsupportedPublicKey("not an RSA, P-256 or P-384 public key".into()))
+    }
+
+    /// The kind of key a DER certificate certifies.
+    pub fn from_certificate_der(cert: &[u8]) -> Result<Self, KeyError> {
+        use der::{Decode, Encode};
+        let c =
+            x509_cert::Certificate::from_der(cert).map_err(|e| KeyError::UnsupportedPublicKey(format!("unreadable certificate: {e}")))?;
+        let spki = c.tbs_certificate().subject_public_key_info().to_der().map_err(|e| KeyError::UnsupportedPublicKey(e.to_string()))?;
+        Self::from_spki_der(&spki)
+    }
+
+    /// How people name it: "RSA-2048", "ECDSA P-256".
+    pub fn describe(self) -> String {
+        match self {
+            KeyKind::Rsa { bits } => format!("RSA-{bits}"),
+            KeyKind::EcP256 => "ECDSA P-256".into(),
+            KeyKind::EcP384 => "ECDSA P-384".into(),
+        }
+    }
+}
+
 /// The padding or curve scheme of a signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {

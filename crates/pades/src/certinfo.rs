@@ -53,46 +53,21 @@ pub fn check_validity_at(cert: &Certificate, unix_seconds: u64) -> crate::Result
 /// Refuses a key whose type differs from the certificate's public key (RSA size, EC curve), so
 /// the mistake is named before anything is signed.
 pub fn check_key_matches(cert: &Certificate, kind: kyso_keys::KeyKind) -> crate::Result<()> {
-    use const_oid::db::{rfc5912, rfc5912::ID_EC_PUBLIC_KEY};
-    use kyso_keys::KeyKind;
-    let spki = cert.tbs_certificate().subject_public_key_info();
-    let cert_kind = if spki.algorithm.oid == rfc5912::RSA_ENCRYPTION {
-        let bits = rsa_modulus_bits(spki.subject_public_key.raw_bytes());
-        Some(KeyKind::Rsa { bits })
-    } else if spki.algorithm.oid == ID_EC_PUBLIC_KEY {
-        match spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok()) {
-            Some(c) if c == rfc5912::SECP_256_R_1 => Some(KeyKind::EcP256),
-            Some(c) if c == rfc5912::SECP_384_R_1 => Some(KeyKind::EcP384),
-            _ => None,
-        }
+    use der::Encode;
+    let spki = cert.tbs_certificate().subject_public_key_info().to_der()?;
+    let cert_kind = kyso_keys::KeyKind::from_spki_der(&spki).map_err(|_| {
+        crate::Error::Certificate(format!(
+            "the certificate's public key algorithm {} is not supported",
+            cert.tbs_certificate().subject_public_key_info().algorithm.oid
+        ))
+    })?;
+    if cert_kind == kind {
+        Ok(())
     } else {
-        None
-    };
-    match cert_kind {
-        Some(k) if k == kind => Ok(()),
-        Some(k) => Err(crate::Error::Certificate(format!(
+        Err(crate::Error::Certificate(format!(
             "the key ({}) does not match the certificate's public key ({})",
-            describe(kind),
-            describe(k)
-        ))),
-        None => Err(crate::Error::Certificate(format!("the certificate's public key algorithm {} is not supported", spki.algorithm.oid))),
+            kind.describe(),
+            cert_kind.describe()
+        )))
     }
-}
-
-fn describe(k: kyso_keys::KeyKind) -> String {
-    match k {
-        kyso_keys::KeyKind::Rsa { bits } => format!("RSA-{bits}"),
-        kyso_keys::KeyKind::EcP256 => "ECDSA P-256".into(),
-        kyso_keys::KeyKind::EcP384 => "ECDSA P-384".into(),
-    }
-}
-
-/// Bit length of the modulus in a DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-fn rsa_modulus_bits(der: &[u8]) -> usize {
-    #[derive(der::Sequence)]
-    struct RsaPublicKey<'a> {
-        modulus: der::asn1::UintRef<'a>,
-        exponent: der::asn1::UintRef<'a>,
-    }
-    RsaPublicKey::from_der(der).map(|k| k.modulus.as_bytes().iter().skip_while(|b| **b == 0).count() * 8).unwrap_or(0)
 }
