@@ -182,3 +182,45 @@ fn a_failing_batch_writes_none_and_keeps_the_inputs() {
     // Four hashes per authorisation on the double: five documents, two signHash calls.
     assert_eq!(double.sign_calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+fn csc2_sign(double: &kyso_tests::csc2_double::Csc2Double, asynchronous: bool, args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("kyso.toml");
+    std::fs::write(&conf, format!("[provider.v2]\nkind = \"csc-v2\"\nurl = \"{}\"\nasynchronous = {asynchronous}\npoll_interval_ms = 20\npoll_deadline_secs = 10\n", double.base)).unwrap();
+    let mut all: Vec<String> = args.iter().map(|s| s.replace("{dir}", &dir.path().display().to_string())).collect();
+    all.extend([
+        "--key".into(),
+        "csc:v2/cred-1".into(),
+        "--config".into(),
+        conf.display().to_string(),
+        "--key-password".into(),
+        "1234".into(),
+    ]);
+    (Command::new(kyso_bin()).args(&all).output().unwrap(), dir)
+}
+
+#[test]
+fn csc_v2_signs_synchronously_and_asynchronously() {
+    let input = corpus().join("inputs/pyhanko-minimal.pdf").display().to_string();
+    for asynchronous in [false, true] {
+        let double = kyso_tests::csc2_double::Csc2Double::start("principal-p256", 3, 2);
+        let (out, dir) = csc2_sign(&double, asynchronous, &["sign", &input, "-o", "{dir}/s.pdf"]);
+        assert!(out.status.success(), "async={asynchronous}: {}", String::from_utf8_lossy(&out.stderr));
+        let (verdicts, report) = pyhanko(&dir.path().join("s.pdf"), true);
+        assert_eq!(verdicts.len(), 1, "{report}");
+        assert_eq!(verdicts[0].1, "VALID", "{report}");
+        assert_eq!(double.polls.load(std::sync::atomic::Ordering::SeqCst), if asynchronous { 3 } else { 0 });
+    }
+    // A batch of 7 with multisign 3: three signHash calls, each polled until ready.
+    let double = kyso_tests::csc2_double::Csc2Double::start("principal-p256", 3, 1);
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..7 {
+        std::fs::copy(corpus().join("inputs/pyhanko-minimal.pdf"), src.path().join(format!("{i}.pdf"))).unwrap();
+    }
+    let (out, dir) = csc2_sign(&double, true, &["sign-batch", &src.path().display().to_string(), "-o", "{dir}/out"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(double.sign_calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    for i in 0..7 {
+        assert_eq!(pdfsig(&dir.path().join(format!("out/{i}.pdf"))).valid, 1);
+    }
+}

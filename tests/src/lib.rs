@@ -2,6 +2,7 @@
 //! validator for its verdict. A missing validator fails the test loudly: the README's test
 //! command installs them all.
 
+pub mod csc2_double;
 pub mod csc_double;
 pub mod http_double;
 pub mod phone_double;

@@ -26,6 +26,12 @@
 //! kind = "csc-v1"
 //! url = "https://ca.example/csc/v1"
 //! token_env = "KYSO_CSC_TOKEN"
+//!
+//! [provider.ca2]
+//! kind = "csc-v2"
+//! url = "https://ca.example/csc/v2"
+//! token_env = "KYSO_CSC_TOKEN"
+//! asynchronous = true        # operationMode "A" + signatures/signPolling
 //! ```
 //! A key is then `csc:<provider>/<credential>`: for VNPT the signer's citizen ID (optionally
 //! `ID:SERIAL`), for Viettel `USER_ID/CREDENTIAL_ID`, for MISA the user name (optionally
@@ -55,6 +61,15 @@ pub enum Provider {
         token_env: Option<String>,
         #[serde(default)]
         timeout_secs: Option<u64>,
+    },
+    CscV2 {
+        url: String,
+        token_env: Option<String>,
+        /// Ask for `operationMode: "A"` and poll `signatures/signPolling`.
+        #[serde(default)]
+        asynchronous: bool,
+        #[serde(flatten)]
+        polling: PollingConfig,
     },
     VnptSmartca {
         url: String,
@@ -117,7 +132,7 @@ impl Config {
         // Check every secret now, not at the first signature.
         for (name, p) in &config.provider {
             let vars: Vec<&String> = match p {
-                Provider::CscV1 { token_env, .. } => token_env.iter().collect(),
+                Provider::CscV1 { token_env, .. } | Provider::CscV2 { token_env, .. } => token_env.iter().collect(),
                 Provider::VnptSmartca { sp_password_env, .. } => vec![sp_password_env],
                 Provider::ViettelMysign { client_secret_env, .. } => vec![client_secret_env],
                 Provider::MisaEsign { client_key_env, password_env, .. } => vec![client_key_env, password_env],
@@ -142,6 +157,11 @@ impl Config {
                 let key = CscKey::new(client, credential, pin, std::env::var("KYSO_CSC_OTP").ok())?;
                 let certs = key.credential().certificates.clone();
                 (Box::new(key), certs)
+            }
+            Provider::CscV2 { url, token_env, asynchronous, polling } => {
+                let token = token_env.as_deref().map(|v| secret(name, v)).transpose()?;
+                let (provider, info) = kyso_keys_remote::csc2::Csc2::open(url, token, credential, pin, *asynchronous, polling.timeout())?;
+                (Box::new(PhoneKey::new(provider, info.kind, info.certificates.clone(), polling.polling(), description)), info.certificates)
             }
             Provider::VnptSmartca { url, sp_id, sp_password_env, polling } => {
                 let (user, serial) = split(credential, ':');

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod csc;
+pub mod csc2;
 mod http;
 pub mod phone;
 pub mod providers;
