@@ -108,6 +108,14 @@ fn a_batch_takes_one_authorisation_per_multisign_and_reruns_skip() {
     let (verdicts, report) = pyhanko(&out.join("hoc-ba-05.pdf"), true);
     assert_eq!(verdicts.len(), 1, "{report}");
     assert_eq!(verdicts[0].1, "VALID", "{report}");
+    // `keys list` shows what the configured service offers.
+    let conf = dir.path().join("kyso.toml");
+    std::fs::write(&conf, format!("[provider.school]\nkind = \"csc-v1\"\nurl = \"http://localhost:{}/csc/v1\"\n", dummy.port)).unwrap();
+    let res = kyso(&["keys", "list", "--config", &conf.display().to_string()]);
+    let listing = String::from_utf8_lossy(&res.stdout);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(listing.contains("csc:school/kyso/teacher-rsa\tNguyễn Thị Hương\tRSA-2048\tmultisign 10\tSCAL 2"), "{listing}");
+    assert!(listing.contains("csc:school/kyso/district-p384\tLê Thu Hà\tECDSA P-384"), "{listing}");
     // Run again: nothing left to sign, no new provider calls.
     let res = kyso(&["sign-batch", &inp.display().to_string(), "-o", &out.display().to_string(), "--key", &key]);
     assert!(res.status.success());

@@ -226,3 +226,46 @@ pub fn find(explicit: Option<&Path>) -> Result<Config> {
     }
     Config::load(&path)
 }
+
+/// `kyso keys list --config`: each provider, and for CSC services their credentials with the
+/// signer, key type and algorithms. Confirm-on-phone providers hold one credential per person,
+/// named at signing time.
+pub fn load_and_describe(path: &Path) -> Result<()> {
+    use std::io::Write;
+    let config = Config::load(path)?;
+    let mut out = std::io::stdout().lock();
+    for (name, p) in &config.provider {
+        match p {
+            Provider::CscV1 { url, token_env, timeout_secs } => {
+                let token = token_env.as_deref().map(|v| secret(name, v)).transpose()?;
+                let client = CscClient::new(url, token, Duration::from_secs(timeout_secs.unwrap_or(30)))?;
+                for id in client.list_credentials()? {
+                    match client.credential(&id) {
+                        Ok(c) => {
+                            let subject = c
+                                .certificates
+                                .first()
+                                .and_then(|d| kyso_pades::certinfo::parse_certificates(d).ok())
+                                .map(|certs| kyso_pades::certinfo::subject_common_name(&certs[0]))
+                                .unwrap_or_default();
+                            writeln!(
+                                out,
+                                "csc:{name}/{id}\t{subject}\t{}\tmultisign {}\tSCAL {}\t{}",
+                                c.kind.describe(),
+                                c.multisign,
+                                c.scal,
+                                c.algorithms.join(",")
+                            )?;
+                        }
+                        Err(e) => writeln!(out, "csc:{name}/{id}\tunavailable: {e}")?,
+                    }
+                }
+            }
+            Provider::CscV2 { url, .. } => writeln!(out, "csc:{name}/CREDENTIAL\tCSC v2 at {url}")?,
+            Provider::VnptSmartca { url, .. } => writeln!(out, "csc:{name}/CITIZEN_ID[:SERIAL]\tVNPT SmartCA at {url}")?,
+            Provider::ViettelMysign { url, .. } => writeln!(out, "csc:{name}/USER_ID/CREDENTIAL_ID\tViettel MySign at {url}")?,
+            Provider::MisaEsign { url, .. } => writeln!(out, "csc:{name}/USER[:CERT_ID]\tMISA eSign at {url}")?,
+        }
+    }
+    Ok(())
+}

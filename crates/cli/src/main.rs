@@ -74,11 +74,15 @@ enum KeysCommand {
         #[arg(long, env = "KYSO_PKCS11_PIN", hide_env_values = true)]
         pin: Option<String>,
     },
-    /// List tokens, private keys and certificates of a PKCS#11 module.
+    /// List tokens, private keys and certificates of a PKCS#11 module, or (with --config) what
+    /// each configured provider offers.
     List {
         /// Module path; KYSO_PKCS11_MODULE or SoftHSM2's by default.
         #[arg(long)]
         module: Option<String>,
+        /// List the providers of this kyso.toml instead of a PKCS#11 module.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// User PIN, to see private keys (KYSO_PKCS11_PIN works too).
         #[arg(long, env = "KYSO_PKCS11_PIN", hide_env_values = true)]
         pin: Option<String>,
@@ -209,7 +213,8 @@ fn main() {
         Command::Fields { input } => fields(&input),
         Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
         Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
-        Command::Keys { command: KeysCommand::List { module, pin } } => keys_list(module, pin),
+        Command::Keys { command: KeysCommand::List { module, pin, config: None } } => keys_list(module, pin),
+        Command::Keys { command: KeysCommand::List { config: Some(path), .. } } => config::load_and_describe(&path),
         Command::Keys { command: KeysCommand::ImportCert { cert, key, pin } } => keys_import_cert(&cert, &key, pin),
     };
     if let Err(e) = result {
