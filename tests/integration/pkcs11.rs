@@ -177,3 +177,47 @@ fn keys_list_shows_what_the_token_offers() {
         assert!(text.contains(line), "missing {line:?} in {text}");
     }
 }
+
+#[test]
+fn configured_hsm_keys_sign_and_list() {
+    let token = Token::new();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("kyso.toml");
+    std::fs::write(&conf, format!("[hsm.school]\nmodule = \"{MODULE}\"\ntoken = \"Kyso\"\npin_env = \"TEST_HSM_PIN\"\n")).unwrap();
+    let c = conf.display().to_string();
+    let run = |args: &[&str], pin: bool| {
+        let mut cmd = Command::new(kyso_bin());
+        cmd.args(args).env("SOFTHSM2_CONF", &token.conf);
+        if pin {
+            cmd.env("TEST_HSM_PIN", PIN);
+        }
+        cmd.output().unwrap()
+    };
+    let listing = run(&["keys", "list", "--config", &c], true);
+    assert!(
+        String::from_utf8_lossy(&listing.stdout).contains("hsm:school/teacher\tprivate key"),
+        "{}",
+        String::from_utf8_lossy(&listing.stdout)
+    );
+    let out = dir.path().join("s.pdf").display().to_string();
+    let input = corpus().join("inputs/pyhanko-minimal.pdf").display().to_string();
+    let res = run(
+        &[
+            "sign",
+            &input,
+            "-o",
+            &out,
+            "--key",
+            "hsm:school/teacher",
+            "--config",
+            &c,
+            "--chain",
+            &pki("issuing-ca.cert.pem").display().to_string(),
+        ],
+        true,
+    );
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert_eq!(pdfsig(std::path::Path::new(&out)).valid, 1);
+    let res = run(&["sign", &input, "-o", &out, "--key", "hsm:school/teacher", "--config", &c], false);
+    assert!(String::from_utf8_lossy(&res.stderr).contains("TEST_HSM_PIN"), "{}", String::from_utf8_lossy(&res.stderr));
+}

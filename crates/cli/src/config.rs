@@ -2,6 +2,11 @@
 //! is named by the environment variable that holds it (`*_env`), and checked at load.
 //!
 //! ```toml
+//! [hsm.school]                # --key hsm:school/<object label>
+//! module = "/usr/lib/softhsm/libsofthsm2.so"
+//! token = "Kyso"
+//! pin_env = "KYSO_HSM_PIN"
+//!
 //! [provider.vnpt]
 //! kind = "vnpt-smartca"
 //! url = "https://gwsca.vnpt.vn"
@@ -51,6 +56,20 @@ use std::time::Duration;
 pub struct Config {
     #[serde(default)]
     pub provider: BTreeMap<String, Provider>,
+    #[serde(default)]
+    pub hsm: BTreeMap<String, Hsm>,
+}
+
+/// A PKCS#11 token: `--key hsm:NAME/OBJECT_LABEL`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hsm {
+    /// The PKCS#11 module (`.so`).
+    pub module: String,
+    /// Token label.
+    pub token: String,
+    /// Environment variable holding the user PIN.
+    pub pin_env: String,
 }
 
 #[derive(Deserialize)]
@@ -129,7 +148,13 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration {}", path.display()))?;
         let config: Config = toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.to_string().trim()))?;
-        // Check every secret now, not at the first signature.
+        // Check every secret and module now, not at the first signature.
+        for (name, h) in &config.hsm {
+            secret(name, &h.pin_env)?;
+            if !Path::new(&h.module).exists() {
+                bail!("kyso.toml: hsm \"{name}\": the PKCS#11 module {} does not exist", h.module);
+            }
+        }
         for (name, p) in &config.provider {
             let vars: Vec<&String> = match p {
                 Provider::CscV1 { token_env, .. } | Provider::CscV2 { token_env, .. } => token_env.iter().collect(),
@@ -207,6 +232,22 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The `pkcs11:` URI and PIN for `hsm:NAME/OBJECT`.
+    pub fn hsm_key(&self, name: &str, object: &str) -> Result<(kyso_keys_pkcs11::Pkcs11Uri, String)> {
+        let h = self.hsm.get(name).ok_or_else(|| {
+            anyhow!("no hsm \"{name}\" in kyso.toml (configured: {})", self.hsm.keys().cloned().collect::<Vec<_>>().join(", "))
+        })?;
+        let uri = kyso_keys_pkcs11::Pkcs11Uri {
+            token: Some(h.token.clone()),
+            object: Some(object.to_string()),
+            module_path: Some(h.module.clone()),
+            ..Default::default()
+        };
+        Ok((uri, secret(name, &h.pin_env)?))
+    }
+}
+
 /// A key and the DER certificates its provider holds (signer first).
 pub type OpenedKey = (Box<dyn SigningKey>, Vec<Vec<u8>>);
 
@@ -265,6 +306,12 @@ pub fn load_and_describe(path: &Path) -> Result<()> {
             Provider::VnptSmartca { url, .. } => writeln!(out, "csc:{name}/CITIZEN_ID[:SERIAL]\tVNPT SmartCA at {url}")?,
             Provider::ViettelMysign { url, .. } => writeln!(out, "csc:{name}/USER_ID/CREDENTIAL_ID\tViettel MySign at {url}")?,
             Provider::MisaEsign { url, .. } => writeln!(out, "csc:{name}/USER[:CERT_ID]\tMISA eSign at {url}")?,
+        }
+    }
+    for (name, h) in &config.hsm {
+        let ctx = kyso_keys_pkcs11::load_module(&h.module)?;
+        for o in kyso_keys_pkcs11::list_objects(&ctx, Some(secret(name, &h.pin_env)?))?.into_iter().filter(|o| o.token == h.token) {
+            writeln!(out, "hsm:{name}/{}\t{}\tid {}", o.label, o.class, o.id_hex)?;
         }
     }
     Ok(())

@@ -243,6 +243,15 @@ fn load_key(args: &KeyArgs) -> Result<(Box<dyn SigningKey>, CertChain)> {
             certs.extend(certinfo::parse_certificates(der)?);
         }
         (key, None)
+    } else if let Some(hsm) = key_ref.strip_prefix("hsm:") {
+        let (name, object) = hsm.split_once('/').ok_or_else(|| anyhow!("an HSM key looks like hsm:NAME/OBJECT, not {key_ref}"))?;
+        let (uri, pin) = config::find(args.config.as_deref())?.hsm_key(name, object)?;
+        let ctx = kyso_keys_pkcs11::load_module(uri.module_path.as_deref().unwrap_or_default())?;
+        let key = kyso_keys_pkcs11::Pkcs11Key::open(ctx, &uri, Some(pin))?;
+        if let Some(der) = key.certificate() {
+            certs.extend(certinfo::parse_certificates(der)?);
+        }
+        (Box::new(key), None)
     } else if key_ref.starts_with("pkcs11:") {
         let (key, token_cert) = open_pkcs11(&key_ref, args.key_password.clone())?;
         if let Some(der) = token_cert {
@@ -514,7 +523,27 @@ fn sign_batch(args: SignBatchArgs) -> Result<()> {
             Err(e) => failed.push(format!("{}: {e:#}", input.display())),
         }
     }
-    let outcomes = kyso_pades::batch::sign_batch(jobs, &chain, key.as_ref(), &opts);
+    // A progress line on the terminal (rewritten in place), plain lines when stderr is a file.
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut show = |p: kyso_pades::batch::Progress| {
+        use kyso_pades::batch::Progress::*;
+        let (line, last) = match p {
+            Prepared { done, total } => (format!("chuẩn bị / preparing {done}/{total}"), done == total),
+            WaitingForKey { digests } => {
+                (format!("chờ xác nhận ký / waiting for the key to sign {digests} documents (confirm on your phone if asked)"), true)
+            }
+            Finished { done, total } => (format!("gắn chữ ký / embedding {done}/{total}"), done == total),
+        };
+        if interactive {
+            eprint!("\r\x1b[2K{line}");
+            if last {
+                eprintln!();
+            }
+        } else if last {
+            eprintln!("{line}");
+        }
+    };
+    let outcomes = kyso_pades::batch::sign_batch_with_progress(jobs, &chain, key.as_ref(), &opts, &mut show);
     let mut signed = 0usize;
     let mut stdout = std::io::stdout().lock();
     for (i, ((tmp, outcome), (input, target))) in outcomes.into_iter().zip(names).enumerate() {
