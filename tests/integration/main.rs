@@ -9,4 +9,5 @@ mod keyfiles;
 mod phone;
 mod pkcs11;
 mod sign_matrix;
+mod verify;
 mod visible;

@@ -48,6 +48,26 @@ impl LocalTime {
     }
 }
 
+/// Seconds since the epoch for `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn parse_utc(s: &str) -> Option<u64> {
+    let (date, time) = s.split_once('T').unwrap_or((s, "00:00:00Z"));
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let t: Vec<i64> = time.trim_end_matches('Z').split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let (&[y, m, day], &[hh, mm, ss]) = (d.as_slice(), t.as_slice()) else { return None };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from civil (H. Hinnant), the inverse of `from_unix`.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -55,5 +75,8 @@ mod tests {
         let t = super::from_unix(1_795_960_985 + 7 * 3600);
         assert_eq!(t.display(), "29/11/2026 21:03:05 +07:00"); // 14:03:05 UTC
         assert_eq!(super::from_unix(0).display(), "01/01/1970 00:00:00 +07:00");
+        assert_eq!(super::parse_utc("2026-11-29T14:03:05Z"), Some(1_795_960_985));
+        assert_eq!(super::parse_utc("1970-01-01"), Some(0));
+        assert_eq!(super::parse_utc("2026-13-01"), None);
     }
 }

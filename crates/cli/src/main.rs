@@ -27,6 +27,21 @@ enum Command {
     Sign(SignArgs),
     /// Sign many PDFs with one key (one remote authorisation per batch the service allows).
     SignBatch(SignBatchArgs),
+    /// Verify every signature of a PDF. Exit 0: all TOTAL-PASSED; 1: any TOTAL-FAILED;
+    /// 2: any INDETERMINATE (none failed); 3: usage or I/O error.
+    Verify {
+        input: PathBuf,
+        /// Trust anchor certificates (PEM or DER); may repeat.
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long, value_enum, default_value_t = LangArg::Vi)]
+        lang: LangArg,
+        /// Validate at this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// List the form fields and signatures of a PDF.
     Fields { input: PathBuf },
     /// Add an empty signature field (an approval stage for a later signer).
@@ -176,6 +191,18 @@ struct SignStyle {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Vi,
+    En,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum SubFilterArg {
     Pades,
     Pkcs7,
@@ -211,6 +238,14 @@ fn main() {
         Command::Sign(args) => sign(args),
         Command::SignBatch(args) => sign_batch(args),
         Command::Fields { input } => fields(&input),
+        Command::Verify { input, trust, format, lang, at } => match verify(&input, &trust, format, lang, at.as_deref()) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => {
+                let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                eprintln!("kyso: error: {}", causes.join(": "));
+                std::process::exit(3);
+            }
+        },
         Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
         Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
         Command::Keys { command: KeysCommand::List { module, pin, config: None } } => keys_list(module, pin),
@@ -640,4 +675,31 @@ fn keys_import_cert(cert: &Path, key: &str, pin: Option<String>) -> Result<()> {
     let subject = certs[0].tbs_certificate().subject().to_der()?;
     kyso_keys_pkcs11::store_certificate(&ctx, &uri, pin, &certs[0].to_der()?, &subject)?;
     Ok(())
+}
+
+fn verify(input: &Path, trust: &[PathBuf], format: Format, lang: LangArg, at: Option<&str>) -> Result<i32> {
+    let data = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let mut anchors = Vec::new();
+    for t in trust {
+        let bytes = std::fs::read(t).with_context(|| format!("cannot read the trust anchor {}", t.display()))?;
+        anchors.extend(certinfo::parse_certificates(&bytes).with_context(|| format!("trust anchor {}", t.display()))?);
+    }
+    let when = match at {
+        Some(s) => clock::parse_utc(s).ok_or_else(|| anyhow!("--at must look like 2026-11-29 or 2026-11-29T14:03:05Z, not {s:?}"))?,
+        None => clock::unix_now(),
+    };
+    let report = kyso_validate::validate(&data, &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when })
+        .with_context(|| format!("cannot verify {}", input.display()))?;
+    let out = match format {
+        Format::Json => kyso_report::to_json(&report),
+        Format::Text => {
+            kyso_report::to_text(&report, if matches!(lang, LangArg::Vi) { kyso_report::Lang::Vi } else { kyso_report::Lang::En })
+        }
+    };
+    println!("{out}");
+    Ok(match report.overall() {
+        kyso_validate::Indication::TotalPassed => 0,
+        kyso_validate::Indication::TotalFailed => 1,
+        kyso_validate::Indication::Indeterminate => 2,
+    })
 }

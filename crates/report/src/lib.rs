@@ -1,0 +1,132 @@
+//! `kyso-report`: the report schema lives here. JSON (stable field names, documented in
+//! `docs/report-schema.md`) and text for people, Vietnamese by default, showing what Vietnam's
+//! rules require a verifier to show: signer, issuer, signing time or timestamp, integrity,
+//! validity, and the certificate's validity period.
+#![forbid(unsafe_code)]
+
+use kyso_validate::{Message, Report, SignatureReport};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+fn text(m: &Message, lang: Lang) -> &str {
+    match lang {
+        Lang::Vi => &m.vi,
+        Lang::En => &m.en,
+    }
+}
+
+fn signature_json(s: &SignatureReport) -> Value {
+    json!({
+        "field": s.field,
+        "subfilter": s.subfilter,
+        "signer": s.signer.as_ref().map(|g| json!({
+            "name": g.name,
+            "organization": g.organization,
+            "issuer": g.issuer,
+            "certificate_sha256": g.certificate_sha256,
+            "not_before": g.not_before,
+            "not_after": g.not_after,
+            "chain": g.chain,
+        })),
+        "signing_time": s.signing_time,
+        "timestamp_time": s.timestamp_time,
+        "level": s.level,
+        "indication": s.indication.as_str(),
+        "sub_indication": s.sub_indication,
+        "intact": s.intact,
+        "trusted": s.trusted,
+        "coverage": s.coverage.as_str(),
+        "modifications": s.modifications.as_str(),
+        "attacks": s.attacks.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "digest_algorithm": s.digest_algorithm,
+        "certification": s.certification,
+        "messages": s.messages.iter().map(|m| json!({"vi": m.vi, "en": m.en})).collect::<Vec<_>>(),
+    })
+}
+
+/// The JSON report (schema version 1).
+pub fn to_json(r: &Report) -> String {
+    let v = json!({
+        "schema": "kyso-validation-report/1",
+        "indication": r.overall().as_str(),
+        "signatures": r.signatures.iter().map(signature_json).collect::<Vec<_>>(),
+        "document": {
+            "revisions": r.revisions,
+            "certification": r.certification,
+            "messages": r.messages.iter().map(|m| json!({"vi": m.vi, "en": m.en})).collect::<Vec<_>>(),
+        },
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+/// The text report for people.
+pub fn to_text(r: &Report, lang: Lang) -> String {
+    let vi = lang == Lang::Vi;
+    let t = |a: &'static str, b: &'static str| if vi { a } else { b };
+    let mut out = String::new();
+    let overall = match r.overall().as_str() {
+        "TOTAL-PASSED" => t("HỢP LỆ", "VALID"),
+        "TOTAL-FAILED" => t("KHÔNG HỢP LỆ", "INVALID"),
+        _ => t("CHƯA XÁC ĐỊNH", "INDETERMINATE"),
+    };
+    out.push_str(&format!(
+        "{}: {overall} ({} {}, {} {})\n",
+        t("Kết quả", "Result"),
+        r.signatures.len(),
+        t("chữ ký", "signature(s)"),
+        r.revisions,
+        t("phiên bản", "revision(s)")
+    ));
+    for m in &r.messages {
+        out.push_str(&format!("  ! {}\n", text(m, lang)));
+    }
+    for (i, s) in r.signatures.iter().enumerate() {
+        out.push_str(&format!("\n{} {} — {} \"{}\"\n", t("Chữ ký", "Signature"), i + 1, t("trường", "field"), s.field));
+        if let Some(g) = &s.signer {
+            out.push_str(&format!(
+                "  {}: {}{}\n",
+                t("Người ký", "Signer"),
+                g.name,
+                g.organization.as_ref().map(|o| format!(" — {o}")).unwrap_or_default()
+            ));
+            out.push_str(&format!("  {}: {}\n", t("Tổ chức cấp chứng thư", "Issuer"), g.issuer));
+            out.push_str(&format!("  {}: {} → {}\n", t("Hiệu lực chứng thư", "Certificate valid"), g.not_before, g.not_after));
+        }
+        if let Some(m) = &s.signing_time {
+            out.push_str(&format!("  {}: {m}\n", t("Thời gian ký (khai báo)", "Signing time (claimed)")));
+        }
+        out.push_str(&format!(
+            "  {}: {}\n",
+            t("Toàn vẹn", "Integrity"),
+            if s.intact { t("nguyên vẹn", "intact") } else { t("KHÔNG nguyên vẹn", "NOT intact") }
+        ));
+        out.push_str(&format!(
+            "  {}: {} / {}\n",
+            t("Phạm vi, thay đổi sau ký", "Coverage, later changes"),
+            s.coverage.as_str(),
+            s.modifications.as_str()
+        ));
+        if !s.attacks.is_empty() {
+            out.push_str(&format!(
+                "  {}: {}\n",
+                t("Tấn công phát hiện", "Attacks detected"),
+                s.attacks.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "  {}: {}{}\n",
+            t("Kết luận", "Indication"),
+            s.indication.as_str(),
+            s.sub_indication.as_ref().map(|x| format!(" ({x})")).unwrap_or_default()
+        ));
+        for m in &s.messages {
+            out.push_str(&format!("  - {}\n", text(m, lang)));
+        }
+    }
+    out
+}

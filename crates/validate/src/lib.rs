@@ -1,0 +1,380 @@
+//! `kyso-validate`: checks every signature of a PDF and returns a [`Report`] (never a bare
+//! bool). Per signature: ByteRange shape and coverage, the CMS (digest, signature, detached
+//! form), the certificate path to configured anchors, and every change made after it. It fails
+//! closed: a result is TOTAL-PASSED only after every check passed positively.
+//!
+//! Not yet: revocation checking (OCSP/CRL, DSS), timestamp verification, PAdES LT/LTA levels
+//! (issue 4). Those are reported as messages, and `Context::require_revocation` is false.
+#![forbid(unsafe_code)]
+
+mod cms_check;
+mod diff;
+mod path;
+pub mod report;
+
+pub use report::{Attack, Coverage, Indication, Message, Modifications, Report, SignatureReport, Signer};
+
+use cms_check::CmsFailure;
+use der::Encode;
+use kyso_pdf::{Document, Object};
+use report::msg;
+use std::io::Cursor;
+use x509_cert::Certificate;
+
+/// What the caller brings: trust anchors and the time to validate at (the core reads no clock).
+pub struct Context {
+    pub trust_anchors: Vec<Certificate>,
+    pub validation_time_unix: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read the PDF: {0}")]
+    Pdf(#[from] kyso_pdf::Error),
+}
+
+/// Positions just after each `%%EOF` (and its end-of-line): where revisions end.
+fn revision_ends(data: &[u8]) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = data[i..].windows(5).position(|w| w == b"%%EOF") {
+        let mut end = i + p + 5;
+        if data.get(end) == Some(&b'\r') {
+            end += 1;
+        }
+        if data.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        out.push(end as u64);
+        i = end;
+    }
+    out
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Validates every signature of the PDF in `data`.
+pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
+    let mut doc = Document::open(Cursor::new(data))?;
+    let ends = revision_ends(data);
+    let certification = doc.certification_level().ok().flatten();
+    let mut report = Report { revisions: doc.revisions().len().max(1), certification, signatures: Vec::new(), messages: Vec::new() };
+    if doc.repair_reason().is_some() {
+        report
+            .messages
+            .push(msg("cấu trúc tham chiếu chéo của tệp bị hỏng", "the file's cross-reference data is damaged; it was read by scanning"));
+    }
+    let fields = doc.fields().unwrap_or_default();
+    let cert_sig = doc
+        .catalog()
+        .ok()
+        .and_then(|c| doc.resolve_dict(c.get(b"Perms")).ok().flatten())
+        .and_then(|p| p.get(b"DocMDP").and_then(Object::as_ref));
+    for field in fields.into_iter().filter(|f| f.field_type.as_deref() == Some("Sig")) {
+        let Some(sig_ref) = field.signature else { continue };
+        let sig = match doc.resolve_dict(Some(&Object::Ref(sig_ref))) {
+            Ok(Some(d)) => d,
+            _ => continue,
+        };
+        let docmdp = if Some(sig_ref) == cert_sig { certification } else { None };
+        let mut r = check_signature(data, &ends, &field.name, &sig, ctx, docmdp, &mut doc);
+        r.certification = docmdp;
+        report.signatures.push(r);
+    }
+    // In signing order: by where the signed revision ends.
+    report.signatures.sort_by_key(|s| s.revision_end);
+    Ok(report)
+}
+
+fn check_signature(
+    data: &[u8],
+    ends: &[u64],
+    field: &str,
+    sig: &kyso_pdf::Dict,
+    ctx: &Context,
+    docmdp: Option<i64>,
+    doc: &mut Document<Cursor<&[u8]>>,
+) -> SignatureReport {
+    let text = |k: &[u8]| sig.get(k).and_then(Object::as_bytes).map(kyso_pdf::fields::decode_text);
+    let mut r = SignatureReport {
+        field: field.to_string(),
+        subfilter: sig.name(b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+        signer: None,
+        signing_time: text(b"M"),
+        timestamp_time: None,
+        level: String::new(),
+        indication: Indication::TotalFailed,
+        sub_indication: None,
+        intact: false,
+        coverage: Coverage::Unclear,
+        modifications: Modifications::None,
+        attacks: Vec::new(),
+        messages: Vec::new(),
+        digest_algorithm: None,
+        trusted: false,
+        certification: None,
+        revision_end: 0,
+    };
+    let fail = |r: &mut SignatureReport, sub: &str, attack: Option<Attack>, vi: &str, en: String| {
+        r.indication = Indication::TotalFailed;
+        r.sub_indication = Some(sub.into());
+        if let Some(a) = attack {
+            r.attacks.push(a);
+        }
+        r.messages.push(msg(vi, en));
+    };
+    // 1. ByteRange: exactly [0 a b c], framing the /Contents hex string, inside the file.
+    let br: Vec<i64> =
+        sig.get(b"ByteRange").and_then(Object::as_array).map(|a| a.iter().filter_map(Object::as_i64).collect()).unwrap_or_default();
+    let len = data.len() as u64;
+    let [0, a, b, c] = br[..] else {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            Some(Attack::Usf),
+            "ByteRange không hợp lệ",
+            format!("/ByteRange must be four numbers [0 a b c]; it is {br:?}"),
+        );
+        return r;
+    };
+    let (a, b, c) = (a as u64, b as u64, c as u64);
+    if br.iter().any(|v| *v < 0) || a >= b || b.checked_add(c).is_none_or(|e| e > len) || b - a < 2 {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            Some(Attack::Usf),
+            "ByteRange không hợp lệ",
+            format!("/ByteRange {br:?} does not fit the file ({len} bytes)"),
+        );
+        return r;
+    }
+    let hole = &data[a as usize..b as usize];
+    let hex_ok = hole.first() == Some(&b'<') && hole.last() == Some(&b'>') && hole[1..hole.len() - 1].iter().all(|x| hex_val(*x).is_some());
+    if !hex_ok {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            Some(Attack::Swa),
+            "vùng không ký chứa dữ liệu lạ",
+            "the unsigned gap of the ByteRange holds more than the /Contents hex string (signature wrapping)".into(),
+        );
+        return r;
+    }
+    let contents: Vec<u8> = hole[1..hole.len() - 1]
+        .chunks(2)
+        .map(|p| hex_val(p[0]).unwrap_or(0) << 4 | p.get(1).and_then(|x| hex_val(*x)).unwrap_or(0))
+        .collect();
+    if sig.get(b"Contents").and_then(Object::as_bytes) != Some(contents.as_slice()) {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            Some(Attack::DictionarySpoofing),
+            "/Contents không khớp",
+            "the signature dictionary's /Contents is not the string the ByteRange frames".into(),
+        );
+        return r;
+    }
+    let end = b + c;
+    r.revision_end = end;
+    r.coverage = if end == len {
+        Coverage::EntireFile
+    } else if ends.contains(&end) {
+        Coverage::EntireRevision
+    } else {
+        Coverage::Partial
+    };
+    // 2. The CMS.
+    let detached = matches!(r.subfilter.as_str(), "ETSI.CAdES.detached" | "adbe.pkcs7.detached");
+    if !detached {
+        r.indication = Indication::Indeterminate;
+        r.sub_indication = Some("FORMAT_FAILURE".into());
+        r.messages.push(msg("loại chữ ký không được hỗ trợ", format!("SubFilter {} is not supported", r.subfilter)));
+        return r;
+    }
+    let sd = match cms_check::parse(&contents) {
+        Ok(sd) => sd,
+        Err(e) => {
+            fail(&mut r, "FORMAT_FAILURE", Some(Attack::Usf), "không đọc được CMS", format!("{e:?}"));
+            return r;
+        }
+    };
+    let mut hash_signed = |d: kyso_keys::DigestAlgorithm| {
+        let mut h = d.hasher();
+        h.update(&data[..a as usize]);
+        h.update(&data[b as usize..end as usize]);
+        h.finalize()
+    };
+    let facts = match cms_check::check(&sd, &mut hash_signed) {
+        Ok(f) => f,
+        Err(CmsFailure::Unsupported(why)) => {
+            r.indication = Indication::Indeterminate;
+            r.sub_indication = Some("CRYPTO_CONSTRAINTS_FAILURE".into());
+            r.messages.push(msg("thuật toán không được chấp nhận", why));
+            return r;
+        }
+        Err(CmsFailure::EncapsulatedContent) => {
+            fail(
+                &mut r,
+                "FORMAT_FAILURE",
+                Some(Attack::EncapsulatedContent),
+                "CMS tách rời lại chứa nội dung",
+                "the SubFilter says detached but the CMS encapsulates content".into(),
+            );
+            return r;
+        }
+        Err(CmsFailure::DigestMismatch) => {
+            fail(
+                &mut r,
+                "HASH_FAILURE",
+                None,
+                "tài liệu đã bị thay đổi sau khi ký",
+                "the signed bytes do not match the message digest: the document was changed".into(),
+            );
+            return r;
+        }
+        Err(CmsFailure::BadSignature) => {
+            fail(
+                &mut r,
+                "SIG_CRYPTO_FAILURE",
+                None,
+                "chữ ký không hợp lệ",
+                "the signature value does not verify with the signer's public key".into(),
+            );
+            return r;
+        }
+        Err(CmsFailure::Malformed(why)) => {
+            fail(&mut r, "FORMAT_FAILURE", Some(Attack::Usf), "CMS không hợp lệ", why);
+            return r;
+        }
+    };
+    r.intact = true;
+    r.digest_algorithm = Some(facts.digest.name().to_string());
+    let signer = &facts.signer;
+    let v = signer.tbs_certificate().validity();
+    r.signer = Some(Signer {
+        name: subject_cn(signer),
+        organization: signer.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned()),
+        issuer: signer.tbs_certificate().issuer().to_string(),
+        certificate_sha256: signer
+            .to_der()
+            .map(|d| kyso_keys::DigestAlgorithm::Sha256.digest(&d).iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default(),
+        not_before: v.not_before.to_string(),
+        not_after: v.not_after.to_string(),
+        chain: Vec::new(),
+    });
+    r.level = match (r.subfilter.as_str(), facts.has_ess_signing_certificate, facts.has_timestamp) {
+        ("ETSI.CAdES.detached", true, true) => "PAdES-B-T".into(),
+        ("ETSI.CAdES.detached", true, false) => "PAdES-B-B".into(),
+        _ => "PKCS7".into(),
+    };
+    if facts.has_ess_signing_certificate && !facts.ess_matches {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            None,
+            "thuộc tính signing-certificate-v2 không khớp",
+            "signing-certificate-v2 does not name the signer's certificate".into(),
+        );
+        return r;
+    }
+    if facts.has_timestamp {
+        r.messages.push(msg("dấu thời gian chưa được kiểm tra", "a signature timestamp is present; it is not verified yet"));
+    }
+    let _ = &facts.signature_value;
+    // 3. What came after.
+    let locks = field_locks(doc, sig);
+    let findings = diff::analyse(data, end, ends, docmdp, &|name: &str| locks.as_ref().is_some_and(|l| l.locks(name)));
+    r.modifications = if findings.disallowed || r.coverage == Coverage::Partial {
+        Modifications::Disallowed
+    } else if findings.changed {
+        Modifications::Permitted
+    } else {
+        Modifications::None
+    };
+    if r.coverage == Coverage::Partial {
+        r.messages
+            .push(msg("chữ ký không bao phủ toàn bộ phiên bản", "the signature stops inside a revision: bytes after it are unsigned"));
+    }
+    for a in findings.attacks {
+        if !r.attacks.contains(&a) {
+            r.attacks.push(a);
+        }
+    }
+    r.messages.extend(findings.messages);
+    if r.modifications == Modifications::Disallowed {
+        r.indication = Indication::TotalFailed;
+        r.sub_indication = Some("DISALLOWED_MODIFICATIONS".into());
+        return r;
+    }
+    // 4. The certificate path.
+    match path::build(signer, &facts.certificates, &ctx.trust_anchors, ctx.validation_time_unix) {
+        Ok(chain) => {
+            r.trusted = true;
+            if let Some(s) = r.signer.as_mut() {
+                s.chain = chain;
+            }
+            r.indication = Indication::TotalPassed;
+            r.messages.push(msg("chưa kiểm tra tình trạng thu hồi chứng thư", "revocation status not checked (offline validation)"));
+        }
+        Err(e) => {
+            r.indication = Indication::Indeterminate;
+            let (sub, vi, en) = match e {
+                path::PathFailure::NoChain(en) => ("NO_CERTIFICATE_CHAIN_FOUND", "không tìm thấy đường dẫn tới chứng thư gốc tin cậy", en),
+                path::PathFailure::Expired(en) => ("OUT_OF_BOUNDS_NO_POE", "chứng thư số đã hết hạn hoặc chưa có hiệu lực", en),
+                path::PathFailure::Invalid(en) => ("CHAIN_CONSTRAINTS_FAILURE", "chuỗi chứng thư không hợp lệ", en),
+            };
+            r.sub_indication = Some(sub.into());
+            r.messages.push(msg(vi, en));
+        }
+    }
+    r
+}
+
+fn subject_cn(c: &Certificate) -> String {
+    match c.tbs_certificate().subject().common_name() {
+        Ok(Some(cn)) => cn.value().into_owned(),
+        _ => c.tbs_certificate().subject().to_string(),
+    }
+}
+
+/// A FieldMDP lock from the signature's /Reference.
+struct Lock {
+    action: Vec<u8>,
+    fields: Vec<String>,
+}
+
+impl Lock {
+    fn locks(&self, name: &str) -> bool {
+        match self.action.as_slice() {
+            b"All" => true,
+            b"Include" => self.fields.iter().any(|f| f == name),
+            b"Exclude" => !self.fields.iter().any(|f| f == name),
+            _ => false,
+        }
+    }
+}
+
+fn field_locks(doc: &mut Document<Cursor<&[u8]>>, sig: &kyso_pdf::Dict) -> Option<Lock> {
+    let refs = doc.resolve(sig.get(b"Reference")?).ok()?;
+    for r in refs.as_array().cloned().unwrap_or_default() {
+        let sr = doc.resolve_dict(Some(&r)).ok()??;
+        if sr.name(b"TransformMethod") != Some(b"FieldMDP") {
+            continue;
+        }
+        let params = doc.resolve_dict(sr.get(b"TransformParams")).ok()??;
+        let fields = params.get(b"Fields").and_then(|f| doc.resolve(f).ok()).and_then(|f| f.as_array().cloned()).unwrap_or_default();
+        return Some(Lock {
+            action: params.name(b"Action").unwrap_or(b"").to_vec(),
+            fields: fields.iter().filter_map(Object::as_bytes).map(kyso_pdf::fields::decode_text).collect(),
+        });
+    }
+    None
+}
