@@ -253,23 +253,49 @@ pub fn certomancer_config() -> Result<String, Error> {
     for stem in &stems {
         y.push_str(&format!("      {stem}:\n        path: {stem}.key.pem\n"));
     }
-    y.push_str("pki-architectures:\n  kyso:\n    keyset: kyso\n    entity-defaults:\n      country-name: VN\n      organization-name: Kyso Test PKI\n    entities:\n");
-    for stem in &stems {
-        y.push_str(&format!("      {stem}:\n        common-name: \"{stem}\"\n"));
+    y.push_str("pki-architectures:\n  kyso:\n    keyset: kyso\n    entities:\n");
+    // Entity names are the certificates' subjects, in DER order (C first), so the CRLs and OCSP
+    // responses certomancer makes name exactly the issuers in the committed certificates.
+    let subjects: Vec<(&str, &str)> = [("root", ROOT_DN), ("issuing-ca", ISSUING_DN)].into_iter().chain(SIGNERS.iter().map(|s| (s.file_stem, s.subject))).collect();
+    for (stem, dn) in subjects {
+        y.push_str(&format!("      {stem}:\n"));
+        for rdn in dn.split(',').rev() {
+            let (k, v) = rdn.split_once('=').ok_or("bad subject")?;
+            let key = match k {
+                "C" => "country-name",
+                "L" => "locality-name",
+                "O" => "organization-name",
+                "OU" => "organizational-unit-name",
+                "CN" => "common-name",
+                other => return Err(format!("subject attribute {other} has no certomancer name").into()),
+            };
+            y.push_str(&format!("        {key}: \"{v}\"\n"));
+        }
     }
     y.push_str("    certs:\n");
     let (from, to) = (iso(LONG.0)?, iso(LONG.1)?);
-    let mut cert = |stem: &str, issuer: &str, validity: (String, String)| {
+    let cert = |y: &mut String, stem: &str, issuer: &str, validity: (String, String)| {
         y.push_str(&format!(
             "      {stem}:\n        certificate-file: {stem}.cert.pem\n        subject: {stem}\n        issuer: {issuer}\n        validity:\n          valid-from: \"{}\"\n          valid-to: \"{}\"\n",
             validity.0, validity.1
         ));
     };
-    cert("root", "root", (from.clone(), to.clone()));
-    cert("issuing-ca", "root", (from, to));
+    cert(&mut y, "root", "root", (from.clone(), to.clone()));
+    cert(&mut y, "issuing-ca", "root", (from, to));
     for s in SIGNERS {
-        cert(s.file_stem, "issuing-ca", (iso(s.validity.0)?, iso(s.validity.1)?));
+        cert(&mut y, s.file_stem, "issuing-ca", (iso(s.validity.0)?, iso(s.validity.1)?));
+        if s.file_stem == "revoked-teacher" {
+            y.push_str("        revocation:\n          revoked-since: \"2025-06-01T00:00:00+0000\"\n          reason: key_compromise\n");
+        }
     }
+    // Services served by `certomancer animate`: TSA, OCSP for the issuing CA, CRLs for both CAs.
+    y.push_str(concat!(
+        "    services:\n",
+        "      time-stamping:\n        tsa:\n          signing-key: tsa\n          signing-cert: tsa\n",
+        "      ocsp:\n        issuing-ca:\n          for-issuer: issuing-ca\n          responder-cert: ocsp\n          signing-key: ocsp\n",
+        "      crl-repo:\n        root:\n          for-issuer: root\n          signing-key: root\n          simulated-update-schedule: \"P90D\"\n",
+        "        issuing-ca:\n          for-issuer: issuing-ca\n          signing-key: issuing-ca\n          simulated-update-schedule: \"P7D\"\n",
+    ));
     Ok(y)
 }
 
