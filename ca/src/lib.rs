@@ -256,7 +256,8 @@ pub fn certomancer_config() -> Result<String, Error> {
     y.push_str("pki-architectures:\n  kyso:\n    keyset: kyso\n    entities:\n");
     // Entity names are the certificates' subjects, in DER order (C first), so the CRLs and OCSP
     // responses certomancer makes name exactly the issuers in the committed certificates.
-    let subjects: Vec<(&str, &str)> = [("root", ROOT_DN), ("issuing-ca", ISSUING_DN)].into_iter().chain(SIGNERS.iter().map(|s| (s.file_stem, s.subject))).collect();
+    let subjects: Vec<(&str, &str)> =
+        [("root", ROOT_DN), ("issuing-ca", ISSUING_DN)].into_iter().chain(SIGNERS.iter().map(|s| (s.file_stem, s.subject))).collect();
     for (stem, dn) in subjects {
         y.push_str(&format!("      {stem}:\n"));
         for rdn in dn.split(',').rev() {

@@ -6,6 +6,7 @@ mod chain;
 mod csc;
 mod deferred;
 mod keyfiles;
+mod ltv;
 mod phone;
 mod pkcs11;
 mod sign_matrix;

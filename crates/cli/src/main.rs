@@ -188,6 +188,20 @@ struct SignStyle {
     reason: Option<String>,
     #[arg(long)]
     location: Option<String>,
+    /// PAdES level: b-b, or b-t (adds an RFC 3161 signature timestamp from --tsa).
+    #[arg(long, value_enum, default_value_t = Level::BB)]
+    level: Level,
+    /// Timestamping authority URL (RFC 3161 over HTTP), for --level b-t.
+    #[arg(long)]
+    tsa: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Level {
+    #[value(name = "b-b")]
+    BB,
+    #[value(name = "b-t")]
+    BT,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -487,7 +501,8 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
         contact_info: None,
         signing_time: now.pdf_date(),
         appearance,
-        reserve_extra: 0,
+        // A timestamp token with its TSA certificate fits in a few kilobytes.
+        reserve_extra: if matches!(style.level, Level::BT) { 12 * 1024 } else { 0 },
     })
 }
 
@@ -499,12 +514,23 @@ fn sign(args: SignArgs) -> Result<()> {
     let algorithm = SignatureAlgorithm::choose(key.kind(), args.style.hash.into(), args.style.pss)?;
     let mut doc = open_pdf(&args.input, args.password.as_deref())?;
     let opts = sign_options(&args.style, &chain, algorithm)?;
+    let tsa = match (args.style.level, &args.style.tsa) {
+        (Level::BB, _) => None,
+        (Level::BT, Some(url)) => {
+            let secs = std::env::var("KYSO_TSA_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+            Some(kyso_ltv::HttpTsa::new(url, std::time::Duration::from_secs(secs)).map_err(|e| anyhow!(e))?)
+        }
+        (Level::BT, None) => bail!("--level b-t needs a timestamping authority: give --tsa URL"),
+    };
     write_atomically(&args.output, |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
         let prepared = kyso_pades::prepare(&mut doc, &mut buffered, &chain, key.kind(), &opts)?;
         let out = buffered.into_inner().map_err(|e| e.into_error())?;
         let signature = key.sign_digest(prepared.algorithm(), prepared.to_be_signed())?;
-        prepared.finish(out, &signature)?;
+        match &tsa {
+            Some(t) => prepared.finish_timestamped(out, &signature, t)?,
+            None => prepared.finish(out, &signature)?,
+        }
         Ok(())
     })
     .with_context(|| format!("cannot sign {}", args.input.display()))

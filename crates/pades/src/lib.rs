@@ -9,6 +9,7 @@ pub mod cms_build;
 mod error;
 pub mod ess;
 pub mod pdf_sign;
+pub mod tsp;
 
 pub use cms_build::CertChain;
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@
 use crate::cms_build::{self, CertChain};
 use crate::{Error, Result};
 use cms::signed_data::SignedAttributes;
+use der::Decode;
 use kyso_keys::{KeyKind, Scheme, SignatureAlgorithm, SigningKey};
 use kyso_pdf::{AppearanceSpec, Dict, DocMdp, Document, FieldLock, Object, Placement, PreparedSignature, SignatureRequest, Update};
 use std::io::{Read, Seek, Write};
@@ -192,6 +193,22 @@ impl Prepared {
 
     pub fn byte_range(&self) -> [u64; 4] {
         self.hole.byte_range
+    }
+
+    /// Phase 3 for PAdES B-T: as [`Prepared::finish`], with an RFC 3161 timestamp over the
+    /// signature value added as the unsigned attribute signature-time-stamp (checked before it is
+    /// embedded: status, nonce, imprint, TSA signature and key usage). Needs `reserve_extra`.
+    pub fn finish_timestamped<W: Write + Seek>(self, out: &mut W, signature: &[u8], tsa: &dyn crate::tsp::TimestampSource) -> Result<()> {
+        kyso_keys::verify_digest(&self.chain.signer_spki_der()?, self.algorithm, &self.to_be_signed, signature)?;
+        let digest = self.algorithm.digest;
+        let (token, _) = crate::tsp::fetch(tsa, digest, &digest.digest(signature))?;
+        let attr = x509_cert::attr::Attribute {
+            oid: const_oid::db::rfc3161::ID_AA_TIME_STAMP_TOKEN,
+            values: der::asn1::SetOfVec::try_from(vec![der::asn1::Any::from_der(&token)?])?,
+        };
+        let unsigned = der::asn1::SetOfVec::try_from(vec![attr])?;
+        let der = cms_build::assemble(&self.chain, self.algorithm, self.signed_attributes, signature, Some(unsigned))?;
+        self.hole.embed(out, &der).map_err(Error::from)
     }
 
     /// Phase 3: checks `signature` against the signer's certificate and embeds the CMS.

@@ -100,6 +100,12 @@ pub fn to_text(r: &Report, lang: Lang) -> String {
         if let Some(m) = &s.signing_time {
             out.push_str(&format!("  {}: {m}\n", t("Thời gian ký (khai báo)", "Signing time (claimed)")));
         }
+        if let Some(ts) = &s.timestamp_time {
+            out.push_str(&format!("  {}: {ts}\n", t("Dấu thời gian (TSA)", "Timestamp (TSA)")));
+        }
+        if !s.level.is_empty() {
+            out.push_str(&format!("  {}: {}\n", t("Mức chữ ký", "Level"), s.level));
+        }
         out.push_str(&format!(
             "  {}: {}\n",
             t("Toàn vẹn", "Integrity"),

@@ -28,6 +28,8 @@ pub struct CmsFacts {
     pub has_ess_signing_certificate: bool,
     pub ess_matches: bool,
     pub has_timestamp: bool,
+    /// The signature-time-stamp token (unsigned attribute), if any.
+    pub timestamp_token: Option<ContentInfo>,
     pub signature_value: Vec<u8>,
 }
 
@@ -251,15 +253,22 @@ pub fn check(sd: &SignedData, hash_signed: &mut dyn FnMut(DigestAlgorithm) -> Ve
         kyso_keys::KeyError::UnsupportedPublicKey(why) => CmsFailure::Unsupported(why),
         _ => CmsFailure::BadSignature,
     })?;
-    let has_timestamp =
-        si.unsigned_attrs.as_ref().is_some_and(|u| u.iter().any(|a| a.oid == const_oid::db::rfc3161::ID_AA_TIME_STAMP_TOKEN));
+    let ts_attr = si.unsigned_attrs.as_ref().and_then(|u| u.iter().find(|a| a.oid == const_oid::db::rfc3161::ID_AA_TIME_STAMP_TOKEN));
+    let timestamp_token = match ts_attr.and_then(|a| a.values.iter().next()) {
+        Some(v) => Some(
+            v.decode_as::<ContentInfo>()
+                .map_err(|e| CmsFailure::Malformed(format!("the signature timestamp is not a ContentInfo: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(CmsFacts {
         signer,
         certificates,
         digest,
         has_ess_signing_certificate: has_ess,
         ess_matches,
-        has_timestamp,
+        has_timestamp: ts_attr.is_some(),
+        timestamp_token,
         signature_value: si.signature.as_bytes().to_vec(),
     })
 }

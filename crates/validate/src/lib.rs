@@ -285,10 +285,32 @@ fn check_signature(
         );
         return r;
     }
-    if facts.has_timestamp {
-        r.messages.push(msg("dấu thời gian chưa được kiểm tra", "a signature timestamp is present; it is not verified yet"));
+    // A signature timestamp must stamp this very signature value (not a copy from elsewhere).
+    if let Some(token) = &facts.timestamp_token {
+        let imprint_alg = kyso_pades::tsp::verify_token(token, None)
+            .ok()
+            .and_then(|t| kyso_keys::DigestAlgorithm::from_oid(&t.info.message_imprint.hash_algorithm.oid))
+            .unwrap_or(facts.digest);
+        match kyso_pades::tsp::verify_token(token, Some(&imprint_alg.digest(&facts.signature_value))) {
+            Ok(t) => {
+                let (text, unix) = t.info.gen_time();
+                r.timestamp_time = Some(text);
+                let pool: Vec<Certificate> = t.certificates.iter().chain(facts.certificates.iter()).cloned().collect();
+                match path::build(&t.tsa_certificate, &pool, &ctx.trust_anchors, unix.unwrap_or(ctx.validation_time_unix)) {
+                    Ok(_) => r.messages.push(msg("dấu thời gian hợp lệ", "the signature timestamp is valid and its TSA is trusted")),
+                    Err(_) => r.messages.push(msg(
+                        "dấu thời gian không chuỗi tới gốc tin cậy",
+                        "the signature timestamp's TSA does not chain to a trusted root",
+                    )),
+                }
+            }
+            Err(e) => {
+                let copied = e.to_string().contains("another value");
+                fail(&mut r, "TIMESTAMP_FAILURE", copied.then_some(Attack::Usf), "dấu thời gian không hợp lệ", e.to_string());
+                return r;
+            }
+        }
     }
-    let _ = &facts.signature_value;
     // 3. What came after.
     let locks = field_locks(doc, sig);
     let findings = diff::analyse(data, end, ends, docmdp, &|name: &str| locks.as_ref().is_some_and(|l| l.locks(name)));

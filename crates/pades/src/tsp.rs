@@ -1,0 +1,258 @@
+//! RFC 3161 time-stamp protocol structures (the generation of crates used here has no
+//! `x509-tsp`), the request Kyso sends, and the checks on a token before it is embedded or
+//! believed: granted status, nonce, message imprint, the TSA's signature and its
+//! timeStamping extended key usage.
+
+use crate::{Error, Result};
+use cms::content_info::ContentInfo;
+use cms::signed_data::SignedData;
+use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc3161, rfc5911};
+use der::asn1::{Int, OctetString};
+use der::{Decode, Encode, Sequence};
+use kyso_keys::DigestAlgorithm;
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+
+/// `MessageImprint ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, hashedMessage OCTET STRING }`
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct MessageImprint {
+    pub hash_algorithm: AlgorithmIdentifierOwned,
+    pub hashed_message: OctetString,
+}
+
+/// ```text
+/// TimeStampReq ::= SEQUENCE {
+///    version          INTEGER { v1(1) },
+///    messageImprint   MessageImprint,
+///    reqPolicy        TSAPolicyId OPTIONAL,
+///    nonce            INTEGER OPTIONAL,
+///    certReq          BOOLEAN DEFAULT FALSE,
+///    extensions       [0] IMPLICIT Extensions OPTIONAL }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct TimeStampReq {
+    pub version: u8,
+    pub message_imprint: MessageImprint,
+    #[asn1(optional = "true")]
+    pub req_policy: Option<ObjectIdentifier>,
+    #[asn1(optional = "true")]
+    pub nonce: Option<Int>,
+    /// Always TRUE here (the TSA's certificate must come with the token), so it is encoded.
+    pub cert_req: bool,
+}
+
+/// `PKIStatusInfo ::= SEQUENCE { status PKIStatus, statusString PKIFreeText OPTIONAL, failInfo PKIFailureInfo OPTIONAL }`
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct PkiStatusInfo {
+    pub status: u32,
+    #[asn1(optional = "true")]
+    pub status_string: Option<Vec<String>>,
+    #[asn1(optional = "true")]
+    pub fail_info: Option<der::asn1::BitString>,
+}
+
+/// `TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken TimeStampToken OPTIONAL }`
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct TimeStampResp {
+    pub status: PkiStatusInfo,
+    #[asn1(optional = "true")]
+    pub time_stamp_token: Option<ContentInfo>,
+}
+
+/// `Accuracy ::= SEQUENCE { seconds INTEGER OPTIONAL, millis [0] INTEGER OPTIONAL, micros [1] INTEGER OPTIONAL }`
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct Accuracy {
+    #[asn1(optional = "true")]
+    pub seconds: Option<u64>,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    pub millis: Option<u16>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    pub micros: Option<u16>,
+}
+
+/// ```text
+/// TSTInfo ::= SEQUENCE {
+///    version INTEGER { v1(1) }, policy TSAPolicyId, messageImprint MessageImprint,
+///    serialNumber INTEGER, genTime GeneralizedTime, accuracy Accuracy OPTIONAL,
+///    ordering BOOLEAN DEFAULT FALSE, nonce INTEGER OPTIONAL,
+///    tsa [0] GeneralName OPTIONAL, extensions [1] IMPLICIT Extensions OPTIONAL }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct TstInfo {
+    pub version: u8,
+    pub policy: ObjectIdentifier,
+    pub message_imprint: MessageImprint,
+    pub serial_number: Int,
+    /// GeneralizedTime, kept raw: RFC 3161 allows fractional seconds, which DER's strict
+    /// GeneralizedTime type of the `der` crate refuses.
+    pub gen_time: der::asn1::Any,
+    #[asn1(optional = "true")]
+    pub accuracy: Option<Accuracy>,
+    #[asn1(default = "Default::default")]
+    pub ordering: bool,
+    #[asn1(optional = "true")]
+    pub nonce: Option<Int>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub tsa: Option<der::asn1::Any>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    pub extensions: Option<x509_cert::ext::Extensions>,
+}
+
+impl TstInfo {
+    /// The stamped time as written (`YYYYMMDDHHMMSS[.fff]Z`), and as Unix seconds.
+    pub fn gen_time(&self) -> (String, Option<u64>) {
+        let text = String::from_utf8_lossy(self.gen_time.value()).into_owned();
+        let digits: Vec<u64> =
+            [0..4, 4..6, 6..8, 8..10, 10..12, 12..14].iter().filter_map(|r| text.get(r.clone()).and_then(|s| s.parse().ok())).collect();
+        let unix = match digits[..] {
+            [y, mo, d, h, mi, s] => {
+                let (y, mo) = (y as i64, mo as i64);
+                let yy = if mo <= 2 { y - 1 } else { y };
+                let era = yy.div_euclid(400);
+                let yoe = yy - era * 400;
+                let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d as i64 - 1;
+                let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+                u64::try_from(days * 86_400 + (h * 3600 + mi * 60 + s) as i64).ok()
+            }
+            _ => None,
+        };
+        (text, unix)
+    }
+}
+
+/// Sends a DER TimeStampReq, returns the DER TimeStampResp. Implemented over HTTP by `kyso-ltv`.
+pub trait TimestampSource {
+    fn request(&self, request_der: &[u8]) -> std::result::Result<Vec<u8>, String>;
+}
+
+fn bad(what: impl Into<String>) -> Error {
+    Error::Timestamp(what.into())
+}
+
+/// A request for `digest` (computed with `alg`), with a fresh nonce and certReq.
+pub fn request(alg: DigestAlgorithm, digest: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| bad(format!("no randomness for the nonce: {e}")))?;
+    nonce[0] &= 0x7f; // a positive INTEGER
+    let req = TimeStampReq {
+        version: 1,
+        message_imprint: MessageImprint {
+            hash_algorithm: AlgorithmIdentifierOwned { oid: alg.oid(), parameters: None },
+            hashed_message: OctetString::new(digest.to_vec())?,
+        },
+        req_policy: None,
+        nonce: Some(Int::new(&nonce)?),
+        cert_req: true,
+    };
+    Ok((req.to_der()?, nonce.to_vec()))
+}
+
+/// What a checked token says.
+pub struct VerifiedToken {
+    pub info: TstInfo,
+    pub tsa_certificate: Certificate,
+    pub certificates: Vec<Certificate>,
+}
+
+/// Checks a time-stamp token (a SignedData over TSTInfo): its signature, the TSA's extended key
+/// usage, and that it stamps `expected_digest`.
+pub fn verify_token(token: &ContentInfo, expected_digest: Option<&[u8]>) -> Result<VerifiedToken> {
+    if token.content_type != rfc5911::ID_SIGNED_DATA {
+        return Err(bad("the token is not SignedData"));
+    }
+    let sd: SignedData = token.content.decode_as()?;
+    if sd.encap_content_info.econtent_type != rfc3161::ID_CT_TST_INFO {
+        return Err(bad("the token does not carry a TSTInfo"));
+    }
+    let econtent = sd.encap_content_info.econtent.as_ref().ok_or_else(|| bad("the token has no TSTInfo"))?;
+    let tst_der = econtent.decode_as::<OctetString>()?.as_bytes().to_vec();
+    let info = TstInfo::from_der(&tst_der)?;
+    if let Some(d) = expected_digest
+        && info.message_imprint.hashed_message.as_bytes() != d
+    {
+        return Err(bad("the timestamp stamps another value than this signature (copied timestamp?)"));
+    }
+    let si = sd.signer_infos.0.iter().next().ok_or_else(|| bad("the token has no signer"))?;
+    let certificates: Vec<Certificate> = sd
+        .certificates
+        .as_ref()
+        .map(|s| {
+            s.0.iter().filter_map(|c| if let cms::cert::CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None }).collect()
+        })
+        .unwrap_or_default();
+    let tsa = certificates
+        .iter()
+        .find(|c| match &si.sid {
+            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(i) => {
+                c.tbs_certificate().issuer() == &i.issuer && c.tbs_certificate().serial_number() == &i.serial_number
+            }
+            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(k) => c
+                .tbs_certificate()
+                .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+                .ok()
+                .flatten()
+                .is_some_and(|(_, s)| s.0 == k.0),
+        })
+        .cloned()
+        .ok_or_else(|| bad("the TSA's certificate is not in the token"))?;
+    let eku = tsa.tbs_certificate().get_extension::<x509_cert::ext::pkix::ExtendedKeyUsage>().ok().flatten();
+    if !eku.is_some_and(|(_, e)| e.0.contains(&const_oid::db::rfc5280::ID_KP_TIME_STAMPING)) {
+        return Err(bad("the token's signer is not a timestamping authority (no timeStamping key usage)"));
+    }
+    let digest = DigestAlgorithm::from_oid(&si.digest_alg.oid).ok_or_else(|| bad("the token uses an unsupported digest"))?;
+    let attrs = si.signed_attrs.as_ref().ok_or_else(|| bad("the token has no signed attributes"))?;
+    let md = attrs
+        .iter()
+        .find(|a| a.oid == rfc5911::ID_MESSAGE_DIGEST)
+        .and_then(|a| a.values.iter().next())
+        .ok_or_else(|| bad("the token lacks message-digest"))?;
+    if md.decode_as::<OctetString>()?.as_bytes() != digest.digest(&tst_der).as_slice() {
+        return Err(bad("the token's TSTInfo does not match its signature"));
+    }
+    let sig_alg = match si.signature_algorithm.oid {
+        o if o == const_oid::db::rfc5912::RSA_ENCRYPTION => {
+            kyso_keys::SignatureAlgorithm { scheme: kyso_keys::Scheme::RsaPkcs1v15, digest }
+        }
+        o if o == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY => kyso_keys::SignatureAlgorithm { scheme: kyso_keys::Scheme::Ecdsa, digest },
+        o => [kyso_keys::Scheme::RsaPkcs1v15, kyso_keys::Scheme::Ecdsa, kyso_keys::Scheme::RsaPss]
+            .into_iter()
+            .flat_map(|scheme| {
+                [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512]
+                    .map(|d| kyso_keys::SignatureAlgorithm { scheme, digest: d })
+            })
+            .find(|a| a.oid() == o)
+            .ok_or_else(|| bad(format!("the token's signature algorithm {o} is not supported")))?,
+    };
+    let spki = tsa.tbs_certificate().subject_public_key_info().to_der()?;
+    kyso_keys::verify_digest(&spki, sig_alg, &sig_alg.digest.digest(&attrs.to_der()?), si.signature.as_bytes())
+        .map_err(|_| bad("the token's signature does not verify"))?;
+    Ok(VerifiedToken { info, tsa_certificate: tsa, certificates })
+}
+
+/// Asks `tsa` for a token over `digest`, checks the answer, and returns the token (DER
+/// ContentInfo) and what it says.
+pub fn fetch(tsa: &dyn TimestampSource, alg: DigestAlgorithm, digest: &[u8]) -> Result<(Vec<u8>, VerifiedToken)> {
+    let (req, nonce) = request(alg, digest)?;
+    let resp_der = tsa.request(&req).map_err(bad)?;
+    let resp = TimeStampResp::from_der(&resp_der).map_err(|e| bad(format!("the TSA's answer is not a TimeStampResp: {e}")))?;
+    if resp.status.status > 1 {
+        return Err(bad(format!(
+            "the TSA refused (status {}: {})",
+            resp.status.status,
+            resp.status.status_string.unwrap_or_default().join("; ")
+        )));
+    }
+    let token = resp.time_stamp_token.ok_or_else(|| bad("the TSA granted but sent no token"))?;
+    let verified = verify_token(&token, Some(digest))?;
+    if verified.info.nonce.as_ref().map(|n| n.as_bytes().to_vec()) != Some(strip_zeros(&nonce)) {
+        return Err(bad("the TSA's answer does not carry our nonce"));
+    }
+    let _ = rfc3161::ID_AA_TIME_STAMP_TOKEN;
+    Ok((token.to_der()?, verified))
+}
+
+fn strip_zeros(b: &[u8]) -> Vec<u8> {
+    let s: Vec<u8> = b.iter().copied().skip_while(|x| *x == 0).collect();
+    if s.is_empty() { vec![0] } else { s }
+}

@@ -1,0 +1,89 @@
+//! PAdES B-T: RFC 3161 timestamps from certomancer's TSA (an independent implementation, run by
+//! `certomancer animate` over the test PKI's generated configuration).
+
+use kyso_tests::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Animator {
+    child: Child,
+    port: u16,
+}
+
+impl Animator {
+    fn start() -> Animator {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("certomancer")
+            .args([
+                "--config",
+                &pki("certomancer.yml").display().to_string(),
+                "--service-url-prefix",
+                &format!("http://localhost:{port}"),
+                "animate",
+                "--port",
+                &port.to_string(),
+                "--no-web-ui",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("certomancer runs (the README's test command installs certomancer[web-api])");
+        let a = Animator { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "certomancer animate did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        a
+    }
+
+    fn tsa(&self) -> String {
+        format!("http://127.0.0.1:{}/kyso/tsa/tsa", self.port)
+    }
+}
+
+impl Drop for Animator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn b_t_signatures_carry_a_checked_timestamp() {
+    let animator = Animator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal-two-pages.pdf");
+    let s1 = dir.path().join("bt1.pdf");
+    let s2 = dir.path().join("bt2.pdf");
+    sign(&input, &s1, RSA_PSS, &["--level", "b-t", "--tsa", &animator.tsa(), "--visible", "1:20,20,250,90"]);
+    sign(&s1, &s2, P256, &["--level", "b-t", "--tsa", &animator.tsa()]);
+    let (verdicts, report) = pyhanko(&s2, true);
+    assert_eq!(verdicts.len(), 2, "{report}");
+    assert!(verdicts.iter().all(|(_, v)| v == "VALID"), "{report}");
+    let out = kyso(&["verify", &s2.display().to_string(), "--trust", &pki("root.cert.pem").display().to_string(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for sig in json["signatures"].as_array().unwrap() {
+        assert_eq!(sig["level"], "PAdES-B-T");
+        assert!(sig["timestamp_time"].as_str().is_some_and(|t| t.len() >= 15 && t.ends_with('Z')), "{sig}");
+    }
+}
+
+#[test]
+fn a_missing_tsa_fails_in_bounded_time_and_b_b_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal.pdf");
+    let out = dir.path().join("o.pdf");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let started = Instant::now();
+    let res = try_sign(&input, &out, RSA, &["--level", "b-t", "--tsa", &format!("http://127.0.0.1:{dead}/tsa")]);
+    assert_eq!(res.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("cannot reach the TSA"), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(!out.exists());
+    let res = try_sign(&input, &out, RSA, &["--level", "b-t"]);
+    assert!(String::from_utf8_lossy(&res.stderr).contains("--tsa"));
+    sign(&input, &out, RSA, &["--level", "b-b"]);
+    assert_eq!(pdfsig(&out).valid, 1);
+}
