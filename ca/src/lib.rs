@@ -110,6 +110,16 @@ struct Profile {
     issuer: Name,
     ca: bool,
     usage: Usage,
+    /// The issuing CA's label in certomancer's service URLs (`issuing-ca` or `root`).
+    issuer_label: &'static str,
+}
+
+/// Where `certomancer animate --port 9009` serves the PKI's revocation data; the tests start it
+/// there. Certificates point at it so clients find OCSP, CRLs and issuers as they would in life.
+pub const SERVICES: &str = "http://127.0.0.1:9009";
+
+fn uri(s: String) -> Result<x509_cert::ext::pkix::name::GeneralName, der::Error> {
+    Ok(x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new(&s)?))
 }
 
 impl BuilderProfile for Profile {
@@ -143,6 +153,26 @@ impl BuilderProfile for Profile {
             KeyUsage(KeyUsages::DigitalSignature.into())
         };
         exts.push(usage.to_extension(subject, &exts)?);
+        // Revocation pointers for everything but the self-signed root.
+        if self.subject != self.issuer {
+            use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+            use x509_cert::ext::pkix::name::DistributionPointName;
+            let crl = format!("{SERVICES}/kyso/crls/{}/latest.crl", self.issuer_label);
+            let dp = x509_cert::ext::pkix::CrlDistributionPoints(vec![DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(crl)?])),
+                reasons: None,
+                crl_issuer: None,
+            }]);
+            exts.push(dp.to_extension(subject, &exts)?);
+            let mut access = vec![x509_cert::ext::pkix::AccessDescription {
+                access_method: const_oid::db::rfc5280::ID_AD_CA_ISSUERS,
+                access_location: uri(format!("{SERVICES}/kyso/certs/{}/ca.crt", self.issuer_label))?,
+            }];
+            if self.issuer_label == "issuing-ca" && self.usage != Usage::OcspSigning {
+                access.push(x509_cert::ext::pkix::AccessDescription { access_method: const_oid::db::rfc5280::ID_AD_OCSP, access_location: uri(format!("{SERVICES}/kyso/ocsp/issuing-ca"))? });
+            }
+            exts.push(x509_cert::ext::pkix::AuthorityInfoAccessSyntax(access).to_extension(subject, &exts)?);
+        }
         match self.usage {
             Usage::TimeStamping => {
                 let eku = ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_TIME_STAMPING]);
@@ -188,7 +218,8 @@ fn issue(
     n: u8,
 ) -> Result<Certificate, Error> {
     let subject = Name::from_str(what.subject)?;
-    let profile = Profile { subject, issuer: issuer.clone(), ca: what.ca, usage: what.usage };
+    let issuer_label = if issuer.to_string() == Name::from_str(ROOT_DN)?.to_string() { "root" } else { "issuing-ca" };
+    let profile = Profile { subject, issuer: issuer.clone(), ca: what.ca, usage: what.usage, issuer_label };
     let builder = CertificateBuilder::new(profile, serial(n)?, validity(what.validity)?, spki)?;
     Ok(builder.build::<_, p256::ecdsa::DerSignature>(issuer_key)?)
 }
@@ -296,6 +327,8 @@ pub fn certomancer_config() -> Result<String, Error> {
         "      ocsp:\n        issuing-ca:\n          for-issuer: issuing-ca\n          responder-cert: ocsp\n          signing-key: ocsp\n",
         "      crl-repo:\n        root:\n          for-issuer: root\n          signing-key: root\n          simulated-update-schedule: \"P90D\"\n",
         "        issuing-ca:\n          for-issuer: issuing-ca\n          signing-key: issuing-ca\n          simulated-update-schedule: \"P7D\"\n",
+        "      cert-repo:\n        root:\n          for-issuer: root\n          publish-issued-certs: yes\n",
+        "        issuing-ca:\n          for-issuer: issuing-ca\n          publish-issued-certs: yes\n",
     ));
     Ok(y)
 }
