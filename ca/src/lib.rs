@@ -169,7 +169,10 @@ impl BuilderProfile for Profile {
                 access_location: uri(format!("{SERVICES}/kyso/certs/{}/ca.crt", self.issuer_label))?,
             }];
             if self.issuer_label == "issuing-ca" && self.usage != Usage::OcspSigning {
-                access.push(x509_cert::ext::pkix::AccessDescription { access_method: const_oid::db::rfc5280::ID_AD_OCSP, access_location: uri(format!("{SERVICES}/kyso/ocsp/issuing-ca"))? });
+                access.push(x509_cert::ext::pkix::AccessDescription {
+                    access_method: const_oid::db::rfc5280::ID_AD_OCSP,
+                    access_location: uri(format!("{SERVICES}/kyso/ocsp/issuing-ca"))?,
+                });
             }
             exts.push(x509_cert::ext::pkix::AuthorityInfoAccessSyntax(access).to_extension(subject, &exts)?);
         }

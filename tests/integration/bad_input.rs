@@ -10,7 +10,7 @@ fn refuse(name: &str, bytes: &[u8], expect: &str) {
     let res = try_sign(&input, &out, RSA, &[]);
     let err = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(1), "{name}: expected exit 1 (no panic), got {:?}: {err}", res.status);
-    assert!(err.starts_with("kyso: error:") && err.trim().lines().count() == 1, "{name}: one line: {err}");
+    assert_eq!(error_lines(&err).len(), 1, "{name}: one error line: {err}");
     assert!(err.contains(expect), "{name}: message should mention {expect:?}: {err}");
     assert!(!out.exists(), "{name}: no partial output");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "{name}: no temporary files left behind");

@@ -5,14 +5,20 @@ use kyso_tests::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The test PKI's certificates name 127.0.0.1:9009 in their AIA and CRL distribution points, so
+/// the services run there, one test at a time.
+static SERVICES_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Animator {
     child: Child,
     port: u16,
+    _exclusive: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Animator {
     fn start() -> Animator {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+        let port = 9009;
         let child = Command::new("certomancer")
             .args([
                 "--config",
@@ -28,7 +34,7 @@ impl Animator {
             .stderr(Stdio::null())
             .spawn()
             .expect("certomancer runs (the README's test command installs certomancer[web-api])");
-        let a = Animator { child, port };
+        let a = Animator { child, port, _exclusive: exclusive };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "certomancer animate did not start");
@@ -68,6 +74,41 @@ fn b_t_signatures_carry_a_checked_timestamp() {
         assert_eq!(sig["level"], "PAdES-B-T");
         assert!(sig["timestamp_time"].as_str().is_some_and(|t| t.len() >= 15 && t.ends_with('Z')), "{sig}");
     }
+}
+
+#[test]
+fn revoked_signers_are_refused_and_unreachable_responders_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal.pdf");
+    let revoked = Signer { stem: "revoked-teacher", extra: &[] };
+    let out = dir.path().join("r.pdf");
+    {
+        let _services = Animator::start();
+        let res = try_sign(&input, &out, revoked, &[]);
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{err}");
+        assert!(err.contains("đã bị thu hồi") && err.contains("was revoked (since 2025-06-01"), "{err}");
+        assert!(!out.exists());
+        // A good signer is checked and signs without a warning.
+        let res = try_sign(&input, &out, RSA, &["--require-revocation"]);
+        assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+        assert!(!String::from_utf8_lossy(&res.stderr).contains("warning"));
+    }
+    // Responder gone: a warning by default, an error on request.
+    let _exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let out2 = dir.path().join("w.pdf");
+    let res = try_sign(&input, &out2, RSA, &[]);
+    assert!(res.status.success());
+    assert!(
+        String::from_utf8_lossy(&res.stderr).contains("kyso: warning: không kiểm tra được"),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let out3 = dir.path().join("e.pdf");
+    let res = try_sign(&input, &out3, RSA, &["--require-revocation"]);
+    assert_eq!(res.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("could not be checked"));
+    assert!(!out3.exists());
 }
 
 #[test]

@@ -71,7 +71,7 @@ fn refusals_expiry_revocation_and_silence_are_named() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{dialect:?} {outcome:?}: {err}");
             assert!(err.contains(expect), "{dialect:?} {outcome:?}: expected {expect:?} in {err}");
-            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+            assert_eq!(error_lines(&err).len(), 1, "one error line: {err}");
             assert!(!dir.path().join("signed.pdf").exists());
             assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the config file remains");
         }

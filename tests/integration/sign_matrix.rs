@@ -42,7 +42,7 @@ fn refused_inputs_fail_clearly_and_write_nothing() {
         let err = String::from_utf8_lossy(&res.stderr);
         assert_eq!(res.status.code(), Some(1), "{}: expected a refusal, got {:?} {err}", file_name(&input), res.status);
         assert!(!out.exists(), "{}: a refused input must leave no output", file_name(&input));
-        assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+        assert_eq!(error_lines(&err).len(), 1, "one clear error line: {err}");
         let expected_word = match expectation.as_str() {
             "PASSWORD" => "encrypted",
             _ if input.to_string_lossy().contains("hybrid") => "hybrid",

@@ -38,6 +38,12 @@ pub fn kyso(args: &[&str]) -> Output {
     Command::new(kyso_bin()).args(args).output().expect("kyso runs")
 }
 
+/// The `kyso: error:` lines of a stderr (warnings such as an unreachable OCSP responder are
+/// allowed beside them).
+pub fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("kyso: error")).collect()
+}
+
 /// Runs an external tool; panics with a clear message when it is not installed.
 pub fn tool(name: &str, args: &[&str]) -> Output {
     Command::new(name).args(args).output().unwrap_or_else(|e| panic!("cannot run {name} ({e}); the README's test command installs it"))

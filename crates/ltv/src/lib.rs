@@ -1,6 +1,6 @@
-//! `kyso-ltv`: the network side of long-term validation. Today: an RFC 3161 timestamping client
-//! over HTTP (`application/timestamp-query`), with a bounded timeout so a hanging TSA never
-//! blocks a signer. OCSP, CRL and AIA fetching belong here too (not built yet).
+//! `kyso-ltv`: the network side of long-term validation: an RFC 3161 timestamping client, an
+//! OCSP client and AIA caIssuers fetching, over HTTP with bounded timeouts so a hanging service
+//! never blocks a signer. The checks on what comes back live in `kyso-pades` (`tsp`, `ocsp`).
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
@@ -40,4 +40,89 @@ impl kyso_pades::tsp::TimestampSource for HttpTsa {
         }
         resp.bytes().map(|b| b.to_vec()).map_err(|e| format!("cannot read the TSA's answer: {e}"))
     }
+}
+
+fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+/// What the revocation check at signing time found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    Good {
+        responder: String,
+    },
+    Revoked {
+        since: String,
+    },
+    /// The responder does not know the certificate.
+    Unknown,
+    /// No answer could be had (no responder named, unreachable, malformed): the reason.
+    Unavailable(String),
+}
+
+/// Asks the OCSP responder named in `cert`'s AIA about it. `issuer` is found in `pool`, or
+/// fetched from the AIA caIssuers URL.
+pub fn check_ocsp(cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate], timeout: Duration) -> Revocation {
+    let Some(url) = kyso_pades::ocsp::responder_url(cert) else {
+        return Revocation::Unavailable("the certificate names no OCSP responder".into());
+    };
+    let issuer = match pool
+        .iter()
+        .find(|c| c.tbs_certificate().subject() == cert.tbs_certificate().issuer() && kyso_pades::certinfo::issued_by(cert, c))
+    {
+        Some(i) => i.clone(),
+        None => match fetch_issuer(cert, timeout) {
+            Ok(i) => i,
+            Err(e) => return Revocation::Unavailable(e),
+        },
+    };
+    let http = match client(timeout) {
+        Ok(c) => c,
+        Err(e) => return Revocation::Unavailable(e),
+    };
+    let req = match kyso_pades::ocsp::request(cert, &issuer) {
+        Ok(r) => r,
+        Err(e) => return Revocation::Unavailable(e.to_string()),
+    };
+    let resp = match http.post(&url).header("Content-Type", "application/ocsp-request").body(req).send() {
+        Ok(r) if r.status().is_success() => r.bytes().map(|b| b.to_vec()).map_err(|e| e.to_string()),
+        Ok(r) => Err(format!("the OCSP responder at {url} answered HTTP {}", r.status().as_u16())),
+        Err(e) if e.is_timeout() => Err(format!("the OCSP responder at {url} did not answer in time")),
+        Err(e) => Err(format!("cannot reach the OCSP responder at {url}: {e}")),
+    };
+    match resp.and_then(|der| kyso_pades::ocsp::check_response(&der, cert, &issuer).map_err(|e| e.to_string())) {
+        Ok(kyso_pades::ocsp::Status::Good) => Revocation::Good { responder: url },
+        Ok(kyso_pades::ocsp::Status::Revoked(since)) => Revocation::Revoked { since },
+        Ok(kyso_pades::ocsp::Status::Unknown) => Revocation::Unknown,
+        Err(e) => Revocation::Unavailable(e),
+    }
+}
+
+/// Fetches the issuer named by the certificate's AIA caIssuers URL (DER or PEM).
+pub fn fetch_issuer(cert: &x509_cert::Certificate, timeout: Duration) -> Result<x509_cert::Certificate, String> {
+    let (_, aia) = cert
+        .tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::AuthorityInfoAccessSyntax>()
+        .ok()
+        .flatten()
+        .ok_or("the certificate names no issuer URL (AIA caIssuers)")?;
+    let url = aia
+        .0
+        .iter()
+        .find(|a| a.access_method == const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
+        .and_then(|a| match &a.access_location {
+            x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+            _ => None,
+        })
+        .ok_or("the certificate names no issuer URL (AIA caIssuers)")?;
+    let bytes =
+        client(timeout)?.get(&url).send().and_then(|r| r.bytes()).map_err(|e| format!("cannot fetch the issuer from {url}: {e}"))?;
+    let certs = kyso_pades::certinfo::parse_certificates(&bytes).map_err(|e| format!("{url}: {e}"))?;
+    certs.into_iter().next().ok_or_else(|| format!("{url} holds no certificate"))
 }

@@ -71,3 +71,29 @@ pub fn check_key_matches(cert: &Certificate, kind: kyso_keys::KeyKind) -> crate:
         )))
     }
 }
+
+/// Maps a signature AlgorithmIdentifier (of a certificate, CRL or OCSP response) to Kyso's.
+pub fn signature_algorithm_of(alg: &spki::AlgorithmIdentifierOwned) -> Option<kyso_keys::SignatureAlgorithm> {
+    use kyso_keys::{DigestAlgorithm, Scheme, SignatureAlgorithm};
+    if alg.oid == const_oid::db::rfc5912::ID_RSASSA_PSS {
+        let p: kyso_keys::PssParams = alg.parameters.as_ref()?.decode_as().ok()?;
+        return Some(SignatureAlgorithm { scheme: Scheme::RsaPss, digest: DigestAlgorithm::from_oid(&p.hash_algorithm.oid)? });
+    }
+    [Scheme::RsaPkcs1v15, Scheme::Ecdsa]
+        .into_iter()
+        .flat_map(|scheme| {
+            [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512].map(|digest| SignatureAlgorithm { scheme, digest })
+        })
+        .find(|a| a.oid() == alg.oid)
+}
+
+/// True when `issuer`'s key verifies `cert`'s signature.
+pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
+    use der::Encode;
+    let (Ok(tbs), Ok(spki)) = (cert.tbs_certificate().to_der(), issuer.tbs_certificate().subject_public_key_info().to_der()) else {
+        return false;
+    };
+    let Some(alg) = signature_algorithm_of(cert.signature_algorithm()) else { return false };
+    let Some(sig) = cert.signature().as_bytes() else { return false };
+    kyso_keys::verify_digest(&spki, alg, &alg.digest.digest(&tbs), sig).is_ok()
+}

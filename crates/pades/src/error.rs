@@ -8,6 +8,8 @@ pub enum Error {
     Asn1(#[from] der::Error),
     #[error("certificate: {0}")]
     Certificate(String),
+    #[error("revocation: {0}")]
+    Revocation(String),
     #[error("timestamp: {0}")]
     Timestamp(String),
     #[error("I/O error: {0}")]

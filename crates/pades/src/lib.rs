@@ -8,6 +8,7 @@ pub mod certinfo;
 pub mod cms_build;
 mod error;
 pub mod ess;
+pub mod ocsp;
 pub mod pdf_sign;
 pub mod tsp;
 
