@@ -328,8 +328,8 @@ pub fn certomancer_config() -> Result<String, Error> {
         "    services:\n",
         "      time-stamping:\n        tsa:\n          signing-key: tsa\n          signing-cert: tsa\n",
         "      ocsp:\n        issuing-ca:\n          for-issuer: issuing-ca\n          responder-cert: ocsp\n          signing-key: ocsp\n",
-        "      crl-repo:\n        root:\n          for-issuer: root\n          signing-key: root\n          simulated-update-schedule: \"P90D\"\n",
-        "        issuing-ca:\n          for-issuer: issuing-ca\n          signing-key: issuing-ca\n          simulated-update-schedule: \"P7D\"\n",
+        "      crl-repo:\n        root:\n          for-issuer: root\n          signing-key: root\n          simulated-update-schedule: \"P1D\"\n",
+        "        issuing-ca:\n          for-issuer: issuing-ca\n          signing-key: issuing-ca\n          simulated-update-schedule: \"P1D\"\n",
         "      cert-repo:\n        root:\n          for-issuer: root\n          publish-issued-certs: yes\n",
         "        issuing-ca:\n          for-issuer: issuing-ca\n          publish-issued-certs: yes\n",
     ));

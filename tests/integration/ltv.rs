@@ -24,7 +24,7 @@ impl Animator {
                 "--config",
                 &pki("certomancer.yml").display().to_string(),
                 "--service-url-prefix",
-                &format!("http://localhost:{port}"),
+                &format!("http://127.0.0.1:{port}"),
                 "animate",
                 "--port",
                 &port.to_string(),
@@ -127,4 +127,57 @@ fn a_missing_tsa_fails_in_bounded_time_and_b_b_still_works() {
     assert!(String::from_utf8_lossy(&res.stderr).contains("--tsa"));
     sign(&input, &out, RSA, &["--level", "b-b"]);
     assert_eq!(pdfsig(&out).valid, 1);
+}
+
+fn adesverify(file: &std::path::Path) -> String {
+    let out = tool(
+        "pyhanko",
+        &[
+            "sign",
+            "adesverify",
+            "--trust",
+            &pki("root.cert.pem").display().to_string(),
+            "--trust-replace",
+            "--executive-summary",
+            &file.display().to_string(),
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn b_lt_validates_later_from_embedded_data_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal-two-pages.pdf");
+    let (bt, blt, bb, augmented) =
+        (dir.path().join("bt.pdf"), dir.path().join("blt.pdf"), dir.path().join("bb.pdf"), dir.path().join("aug.pdf"));
+    {
+        let services = Animator::start();
+        sign(&input, &bt, RSA, &["--level", "b-t", "--tsa", &services.tsa()]);
+        sign(&input, &blt, RSA, &["--level", "b-lt", "--tsa", &services.tsa()]);
+        // A file signed without long-term data, augmented afterwards.
+        sign(&input, &bb, P256, &["--no-revocation-check"]);
+        let out = kyso(&["augment", &bb.display().to_string(), "-o", &augmented.display().to_string(), "--level", "b-lt"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // The services are gone: only what the file carries can prove the certificates were good.
+    let _exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(adesverify(&blt).ends_with(":VALID"), "B-LT: {}", adesverify(&blt));
+    assert!(adesverify(&augmented).ends_with(":VALID"), "augmented: {}", adesverify(&augmented));
+    assert!(adesverify(&bt).ends_with(":INVALID"), "control: a B-T file without the DSS cannot be validated offline: {}", adesverify(&bt));
+    let out = kyso(&["verify", &blt.display().to_string(), "--trust", &pki("root.cert.pem").display().to_string(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["signatures"][0]["level"], "PAdES-B-LT");
+    assert_eq!(json["signatures"][0]["indication"], "TOTAL-PASSED");
+    assert_eq!(json["signatures"][0]["modifications"], "PERMITTED", "the DSS update is a permitted change");
+    // Augmenting needs the services: with them gone it fails clearly and writes nothing.
+    let again = dir.path().join("again.pdf");
+    let out = kyso(&["augment", &bb.display().to_string(), "-o", &again.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no OCSP response or CRL could be fetched"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!again.exists());
 }

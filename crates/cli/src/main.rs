@@ -42,6 +42,16 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Raise the signatures of a PDF (signed by Kyso or anyone) to PAdES B-LT: add a DSS with
+    /// their certificates, OCSP responses and CRLs.
+    Augment {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Only b-lt is supported for now.
+        #[arg(long, default_value = "b-lt")]
+        level: String,
+    },
     /// List the form fields and signatures of a PDF.
     Fields { input: PathBuf },
     /// Add an empty signature field (an approval stage for a later signer).
@@ -203,12 +213,15 @@ struct SignStyle {
     no_revocation_check: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Level {
     #[value(name = "b-b")]
     BB,
     #[value(name = "b-t")]
     BT,
+    /// B-T plus a DSS with the certificates, OCSP responses and CRLs (long-term validation).
+    #[value(name = "b-lt")]
+    BLt,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -259,6 +272,13 @@ fn main() {
         Command::Sign(args) => sign(args),
         Command::SignBatch(args) => sign_batch(args),
         Command::Fields { input } => fields(&input),
+        Command::Augment { input, output, level } => {
+            if level != "b-lt" {
+                eprintln!("kyso: error: augment supports --level b-lt only (b-t for foreign signatures and b-lta are not built yet)");
+                std::process::exit(1);
+            }
+            augment_file(&input, &output)
+        }
         Command::Verify { input, trust, format, lang, at } => match verify(&input, &trust, format, lang, at.as_deref()) {
             Ok(code) => std::process::exit(code),
             Err(e) => {
@@ -509,7 +529,7 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
         signing_time: now.pdf_date(),
         appearance,
         // A timestamp token with its TSA certificate fits in a few kilobytes.
-        reserve_extra: if matches!(style.level, Level::BT) { 12 * 1024 } else { 0 },
+        reserve_extra: if matches!(style.level, Level::BT | Level::BLt) { 12 * 1024 } else { 0 },
     })
 }
 
@@ -524,13 +544,21 @@ fn sign(args: SignArgs) -> Result<()> {
     check_revocation(&args.style, &chain)?;
     let tsa = match (args.style.level, &args.style.tsa) {
         (Level::BB, _) => None,
-        (Level::BT, Some(url)) => {
+        (Level::BT | Level::BLt, Some(url)) => {
             let secs = std::env::var("KYSO_TSA_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
             Some(kyso_ltv::HttpTsa::new(url, std::time::Duration::from_secs(secs)).map_err(|e| anyhow!(e))?)
         }
-        (Level::BT, None) => bail!("--level b-t needs a timestamping authority: give --tsa URL"),
+        (Level::BT | Level::BLt, None) => bail!("--level b-t and b-lt need a timestamping authority: give --tsa URL"),
     };
-    write_atomically(&args.output, |out| {
+    // B-LT: sign into a temporary file beside the output, then add the DSS into the output.
+    let lt_stage = if args.style.level == Level::BLt {
+        let dir = args.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(tempfile::NamedTempFile::new_in(dir).context("cannot create a temporary file")?)
+    } else {
+        None
+    };
+    let first_output = lt_stage.as_ref().map(|t| t.path().to_path_buf()).unwrap_or_else(|| args.output.clone());
+    write_atomically(&first_output, |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
         let prepared = kyso_pades::prepare(&mut doc, &mut buffered, &chain, key.kind(), &opts)?;
         let out = buffered.into_inner().map_err(|e| e.into_error())?;
@@ -541,7 +569,37 @@ fn sign(args: SignArgs) -> Result<()> {
         }
         Ok(())
     })
-    .with_context(|| format!("cannot sign {}", args.input.display()))
+    .with_context(|| format!("cannot sign {}", args.input.display()))?;
+    if let Some(stage) = lt_stage {
+        augment_file(stage.path(), &args.output)
+            .with_context(|| format!("cannot add long-term validation data to {}", args.output.display()))?;
+    }
+    Ok(())
+}
+
+/// Adds a DSS (PAdES B-LT) with every signature's certificates and their current OCSP
+/// responses and CRLs, fetched from the URLs the certificates name.
+fn augment_file(input: &Path, output: &Path) -> Result<()> {
+    let data = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let sets = kyso_validate::signature_certificates(&data)?;
+    if sets.is_empty() {
+        bail!("the document has no signature to augment");
+    }
+    let all: Vec<x509_cert::Certificate> = sets.concat();
+    let secs = std::env::var("KYSO_OCSP_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(15);
+    let material = kyso_ltv::gather(&all, std::time::Duration::from_secs(secs)).map_err(|e| anyhow!(e))?;
+    if material.ocsps.is_empty() && material.crls.is_empty() {
+        bail!("không lấy được dữ liệu thu hồi / no OCSP response or CRL could be fetched, so long-term validation data cannot be added");
+    }
+    let mut doc = Document::open(std::io::Cursor::new(&data[..]))?;
+    let mut update = kyso_pdf::Update::new(&doc);
+    doc.add_dss(&mut update, &material)?;
+    write_atomically(output, |out| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
+        update.write(&mut doc, &mut w, &mut |_| {})?;
+        w.flush()?;
+        Ok(())
+    })
 }
 
 /// The signing-time revocation check (OCSP from the certificate's AIA): a revoked signer is

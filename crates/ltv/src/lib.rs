@@ -54,8 +54,10 @@ fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
 /// What the revocation check at signing time found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revocation {
+    /// Good, with the DER OCSP response (to embed for long-term validation).
     Good {
         responder: String,
+        response: Vec<u8>,
     },
     Revoked {
         since: String,
@@ -96,10 +98,10 @@ pub fn check_ocsp(cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate]
         Err(e) if e.is_timeout() => Err(format!("the OCSP responder at {url} did not answer in time")),
         Err(e) => Err(format!("cannot reach the OCSP responder at {url}: {e}")),
     };
-    match resp.and_then(|der| kyso_pades::ocsp::check_response(&der, cert, &issuer).map_err(|e| e.to_string())) {
-        Ok(kyso_pades::ocsp::Status::Good) => Revocation::Good { responder: url },
-        Ok(kyso_pades::ocsp::Status::Revoked(since)) => Revocation::Revoked { since },
-        Ok(kyso_pades::ocsp::Status::Unknown) => Revocation::Unknown,
+    match resp.and_then(|der| kyso_pades::ocsp::check_response(&der, cert, &issuer).map(|s| (s, der)).map_err(|e| e.to_string())) {
+        Ok((kyso_pades::ocsp::Status::Good, der)) => Revocation::Good { responder: url, response: der },
+        Ok((kyso_pades::ocsp::Status::Revoked(since), _)) => Revocation::Revoked { since },
+        Ok((kyso_pades::ocsp::Status::Unknown, _)) => Revocation::Unknown,
         Err(e) => Revocation::Unavailable(e),
     }
 }
@@ -125,4 +127,62 @@ pub fn fetch_issuer(cert: &x509_cert::Certificate, timeout: Duration) -> Result<
         client(timeout)?.get(&url).send().and_then(|r| r.bytes()).map_err(|e| format!("cannot fetch the issuer from {url}: {e}"))?;
     let certs = kyso_pades::certinfo::parse_certificates(&bytes).map_err(|e| format!("{url}: {e}"))?;
     certs.into_iter().next().ok_or_else(|| format!("{url} holds no certificate"))
+}
+
+/// Downloads the CRL named first in the certificate's CRL distribution points (DER). The CRL is
+/// embedded as found; checking it is the validator's job.
+pub fn fetch_crl(cert: &x509_cert::Certificate, timeout: Duration) -> Result<Vec<u8>, String> {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let (_, dps) = cert
+        .tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::CrlDistributionPoints>()
+        .ok()
+        .flatten()
+        .ok_or("the certificate names no CRL")?;
+    let url = dps
+        .0
+        .iter()
+        .filter_map(|dp| match &dp.distribution_point {
+            Some(DistributionPointName::FullName(names)) => names.iter().find_map(|n| match n {
+                GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .next()
+        .ok_or("the certificate names no CRL URL")?;
+    let resp = client(timeout)?.get(&url).send().map_err(|e| format!("cannot fetch the CRL at {url}: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!("the CRL at {url} answered HTTP {}", resp.status().as_u16()));
+    }
+    resp.bytes().map(|b| b.to_vec()).map_err(|e| format!("cannot read the CRL at {url}: {e}"))
+}
+
+/// Validation material for the DSS: every certificate, and an OCSP response (when the
+/// certificate names a responder) and a CRL (when it names one) for each non-root certificate.
+pub fn gather(certs: &[x509_cert::Certificate], timeout: Duration) -> Result<kyso_pdf::ValidationData, String> {
+    use der::Encode;
+    let mut cert_ders = Vec::new();
+    let (mut ocsps, mut crls) = (Vec::new(), Vec::new());
+    for c in certs {
+        let der = c.to_der().map_err(|e| e.to_string())?;
+        if cert_ders.contains(&der) {
+            continue;
+        }
+        cert_ders.push(der);
+        if c.tbs_certificate().subject() == c.tbs_certificate().issuer() {
+            continue; // a self-signed root has no revocation data
+        }
+        match check_ocsp(c, certs, timeout) {
+            Revocation::Good { response, .. } => ocsps.push(response),
+            Revocation::Revoked { since } => return Err(format!("{} was revoked (since {since})", c.tbs_certificate().subject())),
+            Revocation::Unknown | Revocation::Unavailable(_) => {}
+        }
+        if let Ok(crl) = fetch_crl(c, timeout)
+            && !crls.contains(&crl)
+        {
+            crls.push(crl);
+        }
+    }
+    Ok(kyso_pdf::ValidationData { certs: cert_ders, ocsps, crls })
 }

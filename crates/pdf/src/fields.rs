@@ -600,3 +600,64 @@ impl crate::object::Stream {
         Object::Stream(self)
     }
 }
+
+/// What a Document Security Store holds: DER certificates, OCSP responses and CRLs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidationData {
+    pub certs: Vec<Vec<u8>>,
+    pub ocsps: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl<R: Read + Seek> Document<R> {
+    /// Adds validation data to the Document Security Store (ISO 32000-2 §12.8.4.3; PAdES B-LT):
+    /// each certificate, OCSP response and CRL as a stream, merged with any existing /DSS.
+    pub fn add_dss(&mut self, update: &mut Update, data: &ValidationData) -> Result<()> {
+        let (certs, ocsps, crls) = (&data.certs, &data.ocsps, &data.crls);
+        let root = self.root_ref();
+        let mut catalog = match update.get(root) {
+            Some(Object::Dict(d)) => d.clone(),
+            _ => self.catalog()?,
+        };
+        let mut dss = self.resolve_dict(catalog.get(b"DSS"))?.unwrap_or_else(|| Dict::new().with(b"Type", Object::name(b"DSS")));
+        for (key, items) in [(&b"Certs"[..], certs), (b"OCSPs", ocsps), (b"CRLs", crls)] {
+            let items: &[Vec<u8>] = items;
+            if items.is_empty() {
+                continue;
+            }
+            let mut arr = match dss.get(key) {
+                Some(o) => self.resolve(o)?.as_array().cloned().unwrap_or_default(),
+                None => Vec::new(),
+            };
+            for item in items {
+                let s = crate::object::Stream::new(Dict::new().with(b"Filter", Object::name(b"FlateDecode")), crate::filter::deflate(item));
+                arr.push(Object::Ref(update.put_new(s.into_object())));
+            }
+            dss.set(key, Object::Array(arr));
+        }
+        let dss_ref = update.put_new(dss);
+        catalog.set(b"DSS", dss_ref);
+        update.put(root, catalog);
+        Ok(())
+    }
+
+    /// The streams listed under /DSS /Certs, /OCSPs and /CRLs, decoded.
+    pub fn dss(&mut self) -> Result<ValidationData> {
+        let catalog = self.catalog()?;
+        let Some(dss) = self.resolve_dict(catalog.get(b"DSS"))? else { return Ok(Default::default()) };
+        let mut out: [Vec<Vec<u8>>; 3] = Default::default();
+        for (i, key) in [&b"Certs"[..], b"OCSPs", b"CRLs"].into_iter().enumerate() {
+            let arr = match dss.get(key) {
+                Some(o) => self.resolve(o)?.as_array().cloned().unwrap_or_default(),
+                None => Vec::new(),
+            };
+            for r in arr.iter().filter_map(Object::as_ref).take(10_000) {
+                if let Ok(s) = self.get_stream(r) {
+                    out[i].push(crate::filter::decode(&s.dict, &s.raw)?);
+                }
+            }
+        }
+        let [certs, ocsps, crls] = out;
+        Ok(ValidationData { certs, ocsps, crls })
+    }
+}

@@ -7,7 +7,7 @@ use std::io::Read;
 /// Decoded streams larger than this are refused (zip bombs).
 pub const MAX_DECODED: u64 = 256 << 20;
 
-pub fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>> {
     let filters: Vec<&[u8]> = match dict.get(b"Filter") {
         None => vec![],
         Some(Object::Name(n)) => vec![n],

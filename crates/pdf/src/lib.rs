@@ -14,7 +14,7 @@ pub mod reader;
 pub mod writer;
 
 pub use error::{Error, Result};
-pub use fields::{AppearanceSpec, DocMdp, FieldInfo, FieldLock, Placement, SignatureRequest};
+pub use fields::{AppearanceSpec, DocMdp, FieldInfo, FieldLock, Placement, SignatureRequest, ValidationData};
 pub use object::{Dict, ObjRef, Object, Stream, StringStyle};
 pub use reader::{Document, OpenOptions, XrefKind};
 pub use writer::{PreparedSignature, Update};

@@ -72,6 +72,7 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
             .push(msg("cấu trúc tham chiếu chéo của tệp bị hỏng", "the file's cross-reference data is damaged; it was read by scanning"));
     }
     let fields = doc.fields().unwrap_or_default();
+    let has_revocation_data = doc.dss().map(|d| !d.ocsps.is_empty() || !d.crls.is_empty()).unwrap_or(false);
     let cert_sig = doc
         .catalog()
         .ok()
@@ -86,6 +87,9 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
         let docmdp = if Some(sig_ref) == cert_sig { certification } else { None };
         let mut r = check_signature(data, &ends, &field.name, &sig, ctx, docmdp, &mut doc);
         r.certification = docmdp;
+        if has_revocation_data && r.level == "PAdES-B-T" {
+            r.level = "PAdES-B-LT".into();
+        }
         report.signatures.push(r);
     }
     // In signing order: by where the signed revision ends.
@@ -399,4 +403,35 @@ fn field_locks(doc: &mut Document<Cursor<&[u8]>>, sig: &kyso_pdf::Dict) -> Optio
         });
     }
     None
+}
+
+/// The certificates each signature carries (CMS and its timestamp token), for building a DSS.
+pub fn signature_certificates(data: &[u8]) -> Result<Vec<Vec<Certificate>>, Error> {
+    let mut doc = Document::open(Cursor::new(data))?;
+    let mut out = Vec::new();
+    for field in doc.fields()?.into_iter().filter(|f| f.field_type.as_deref() == Some("Sig")) {
+        let Some(sig) = field.signature.and_then(|r| doc.resolve_dict(Some(&Object::Ref(r))).ok().flatten()) else { continue };
+        let Some(contents) = sig.get(b"Contents").and_then(Object::as_bytes) else { continue };
+        let Ok(sd) = cms_check::parse(contents) else { continue };
+        let mut certs: Vec<Certificate> = sd
+            .certificates
+            .as_ref()
+            .map(|s| {
+                s.0.iter()
+                    .filter_map(|c| if let cms::cert::CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for si in sd.signer_infos.0.iter() {
+            for a in si.unsigned_attrs.iter().flat_map(|u| u.iter()).filter(|a| a.oid == const_oid::db::rfc3161::ID_AA_TIME_STAMP_TOKEN) {
+                if let Some(token) = a.values.iter().next().and_then(|v| v.decode_as::<cms::content_info::ContentInfo>().ok())
+                    && let Ok(t) = kyso_pades::tsp::verify_token(&token, None)
+                {
+                    certs.extend(t.certificates);
+                }
+            }
+        }
+        out.push(certs);
+    }
+    Ok(out)
 }
