@@ -18,31 +18,13 @@ impl Token {
     fn new() -> Token {
         assert!(std::path::Path::new(MODULE).exists(), "SoftHSM2 is missing ({MODULE}); the README's test command installs it");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("tokens")).unwrap();
-        let conf = dir.path().join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.path().join("tokens").display()),
-        )
-        .unwrap();
+        let conf = kyso_tests::softhsm::init_token(
+            dir.path(),
+            "Kyso",
+            PIN,
+            &[("teacher-rsa", "teacher", "01"), ("principal-p256", "principal", "02"), ("district-p384", "district", "03")],
+        );
         let t = Token { _dir: dir, conf };
-        t.util(&["--init-token", "--free", "--label", "Kyso", "--pin", PIN, "--so-pin", "87654321"]);
-        for (stem, label, id) in
-            [("teacher-rsa", "teacher", "01"), ("principal-p256", "principal", "02"), ("district-p384", "district", "03")]
-        {
-            t.util(&[
-                "--import",
-                &pki(&format!("{stem}.key.pem")).display().to_string(),
-                "--token",
-                "Kyso",
-                "--label",
-                label,
-                "--id",
-                id,
-                "--pin",
-                PIN,
-            ]);
-        }
         let out = t.kyso(&[
             "keys",
             "import-cert",
@@ -54,11 +36,6 @@ impl Token {
         ]);
         assert!(out.status.success(), "import-cert: {}", String::from_utf8_lossy(&out.stderr));
         t
-    }
-
-    fn util(&self, args: &[&str]) {
-        let out = Command::new("softhsm2-util").args(args).env("SOFTHSM2_CONF", &self.conf).output().expect("softhsm2-util runs");
-        assert!(out.status.success(), "softhsm2-util {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     fn kyso(&self, args: &[&str]) -> Output {

@@ -97,3 +97,32 @@ pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
     let Some(sig) = cert.signature().as_bytes() else { return false };
     kyso_keys::verify_digest(&spki, alg, &alg.digest.digest(&tbs), sig).is_ok()
 }
+
+/// The certificates a SignedData carries (other certificate formats are skipped).
+pub fn certificates_of(sd: &cms::signed_data::SignedData) -> Vec<Certificate> {
+    sd.certificates
+        .as_ref()
+        .map(|s| {
+            s.0.iter().filter_map(|c| if let cms::cert::CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None }).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The certificate a SignerInfo's identifier names, among `certs`.
+pub fn signer_of(certs: &[Certificate], sid: &cms::signed_data::SignerIdentifier) -> Option<Certificate> {
+    use cms::signed_data::SignerIdentifier;
+    certs
+        .iter()
+        .find(|c| match sid {
+            SignerIdentifier::IssuerAndSerialNumber(i) => {
+                c.tbs_certificate().issuer() == &i.issuer && c.tbs_certificate().serial_number() == &i.serial_number
+            }
+            SignerIdentifier::SubjectKeyIdentifier(k) => c
+                .tbs_certificate()
+                .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+                .ok()
+                .flatten()
+                .is_some_and(|(_, s)| s.0 == k.0),
+        })
+        .cloned()
+}

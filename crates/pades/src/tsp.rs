@@ -174,28 +174,8 @@ pub fn verify_token(token: &ContentInfo, expected_digest: Option<&[u8]>) -> Resu
         return Err(bad("the timestamp stamps another value than this signature (copied timestamp?)"));
     }
     let si = sd.signer_infos.0.iter().next().ok_or_else(|| bad("the token has no signer"))?;
-    let certificates: Vec<Certificate> = sd
-        .certificates
-        .as_ref()
-        .map(|s| {
-            s.0.iter().filter_map(|c| if let cms::cert::CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None }).collect()
-        })
-        .unwrap_or_default();
-    let tsa = certificates
-        .iter()
-        .find(|c| match &si.sid {
-            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(i) => {
-                c.tbs_certificate().issuer() == &i.issuer && c.tbs_certificate().serial_number() == &i.serial_number
-            }
-            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(k) => c
-                .tbs_certificate()
-                .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-                .ok()
-                .flatten()
-                .is_some_and(|(_, s)| s.0 == k.0),
-        })
-        .cloned()
-        .ok_or_else(|| bad("the TSA's certificate is not in the token"))?;
+    let certificates = crate::certinfo::certificates_of(&sd);
+    let tsa = crate::certinfo::signer_of(&certificates, &si.sid).ok_or_else(|| bad("the TSA's certificate is not in the token"))?;
     let eku = tsa.tbs_certificate().get_extension::<x509_cert::ext::pkix::ExtendedKeyUsage>().ok().flatten();
     if !eku.is_some_and(|(_, e)| e.0.contains(&const_oid::db::rfc5280::ID_KP_TIME_STAMPING)) {
         return Err(bad("the token's signer is not a timestamping authority (no timeStamping key usage)"));

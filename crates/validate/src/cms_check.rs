@@ -3,7 +3,7 @@
 //! missing, unknown or malformed piece is an error, never a pass.
 
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc5912};
 use der::asn1::OctetString;
@@ -191,33 +191,8 @@ pub fn check(sd: &SignedData, hash_signed: &mut dyn FnMut(DigestAlgorithm) -> Ve
     let [si] = infos.as_slice() else {
         return Err(CmsFailure::Malformed(format!("{} SignerInfos where one is expected", infos.len())));
     };
-    let certificates: Vec<Certificate> = sd
-        .certificates
-        .as_ref()
-        .map(|set| {
-            set.0
-                .iter()
-                .filter_map(|c| match c {
-                    cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let signer = certificates
-        .iter()
-        .find(|c| match &si.sid {
-            SignerIdentifier::IssuerAndSerialNumber(ias) => {
-                c.tbs_certificate().issuer() == &ias.issuer && c.tbs_certificate().serial_number() == &ias.serial_number
-            }
-            SignerIdentifier::SubjectKeyIdentifier(ski) => c
-                .tbs_certificate()
-                .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-                .ok()
-                .flatten()
-                .is_some_and(|(_, k)| k.0 == ski.0),
-        })
-        .cloned()
+    let certificates = kyso_pades::certinfo::certificates_of(sd);
+    let signer = kyso_pades::certinfo::signer_of(&certificates, &si.sid)
         .ok_or_else(|| CmsFailure::Malformed("the signer's certificate is not in the CMS".into()))?;
     let digest = DigestAlgorithm::from_oid(&si.digest_alg.oid)
         .ok_or_else(|| CmsFailure::Unsupported(format!("digest algorithm {} (only SHA-256/384/512 are accepted)", si.digest_alg.oid)))?;

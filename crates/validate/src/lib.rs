@@ -413,15 +413,7 @@ pub fn signature_certificates(data: &[u8]) -> Result<Vec<Vec<Certificate>>, Erro
         let Some(sig) = field.signature.and_then(|r| doc.resolve_dict(Some(&Object::Ref(r))).ok().flatten()) else { continue };
         let Some(contents) = sig.get(b"Contents").and_then(Object::as_bytes) else { continue };
         let Ok(sd) = cms_check::parse(contents) else { continue };
-        let mut certs: Vec<Certificate> = sd
-            .certificates
-            .as_ref()
-            .map(|s| {
-                s.0.iter()
-                    .filter_map(|c| if let cms::cert::CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut certs = kyso_pades::certinfo::certificates_of(&sd);
         for si in sd.signer_infos.0.iter() {
             for a in si.unsigned_attrs.iter().flat_map(|u| u.iter()).filter(|a| a.oid == const_oid::db::rfc3161::ID_AA_TIME_STAMP_TOKEN) {
                 if let Some(token) = a.values.iter().next().and_then(|v| v.decode_as::<cms::content_info::ContentInfo>().ok())

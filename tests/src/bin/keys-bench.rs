@@ -32,42 +32,8 @@ fn main() {
     if std::env::var_os("SOFTHSM2_CONF").is_none() {
         // Re-run with a fresh token of our own (the environment is read by the module at load).
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("t")).unwrap();
-        let conf = dir.path().join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.path().join("t").display()),
-        )
-        .unwrap();
-        let util = |args: &[&str]| {
-            let ok = Command::new("softhsm2-util").args(args).env("SOFTHSM2_CONF", &conf).stdout(Stdio::null()).status().unwrap().success();
-            assert!(ok, "softhsm2-util {args:?}");
-        };
-        util(&["--init-token", "--free", "--label", "Bench", "--pin", PIN, "--so-pin", "87654321"]);
-        util(&[
-            "--import",
-            &pki("teacher-rsa.key.pem").display().to_string(),
-            "--token",
-            "Bench",
-            "--label",
-            "rsa",
-            "--id",
-            "01",
-            "--pin",
-            PIN,
-        ]);
-        util(&[
-            "--import",
-            &pki("principal-p256.key.pem").display().to_string(),
-            "--token",
-            "Bench",
-            "--label",
-            "p256",
-            "--id",
-            "02",
-            "--pin",
-            PIN,
-        ]);
+        let conf =
+            kyso_tests::softhsm::init_token(dir.path(), "Bench", PIN, &[("teacher-rsa", "rsa", "01"), ("principal-p256", "p256", "02")]);
         let status = Command::new(std::env::current_exe().unwrap()).env("SOFTHSM2_CONF", &conf).status().unwrap();
         std::process::exit(status.code().unwrap_or(1));
     }
