@@ -14,11 +14,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
+# Always asked for: pip returns at once when they are there, and a partial install (say,
+# certomancer without its web-api extra for `certomancer animate`) gets completed.
 py_pkgs=('pyhanko==0.38.*' 'pyhanko-cli==0.6.*' 'certomancer[web-api]==0.16.*' 'certomancer-csc-dummy==0.4.2')
-if ! command -v pyhanko >/dev/null || ! command -v certomancer-csc >/dev/null; then
-  pip3 install --quiet --disable-pip-version-check "${py_pkgs[@]}" \
-    || pip3 install --quiet --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
-fi
+pip3 install --quiet --disable-pip-version-check "${py_pkgs[@]}" \
+  || pip3 install --quiet --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
 
 cargo build --workspace --all-targets
 cargo test --workspace
