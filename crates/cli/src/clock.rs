@@ -22,19 +22,16 @@ pub fn now_vietnam() -> LocalTime {
 }
 
 fn from_unix(secs: i64) -> LocalTime {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + if month <= 2 { 1 } else { 0 }) as i32;
-    LocalTime { year, month, day, hour: (rem / 3600) as u32, minute: (rem % 3600 / 60) as u32, second: (rem % 60) as u32 }
+    // der's DateTime does the calendar (years 1970–9999).
+    let t = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs.max(0) as u64)).unwrap_or(der::DateTime::INFINITY);
+    LocalTime {
+        year: t.year() as i32,
+        month: t.month() as u32,
+        day: t.day() as u32,
+        hour: t.hour() as u32,
+        minute: t.minutes() as u32,
+        second: t.seconds() as u32,
+    }
 }
 
 impl LocalTime {
@@ -54,18 +51,9 @@ pub fn parse_utc(s: &str) -> Option<u64> {
     let d: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
     let t: Vec<i64> = time.trim_end_matches('Z').split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
     let (&[y, m, day], &[hh, mm, ss]) = (d.as_slice(), t.as_slice()) else { return None };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from civil (H. Hinnant), the inverse of `from_unix`.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+    let field = |v: i64| u8::try_from(v).ok();
+    let t = der::DateTime::new(u16::try_from(y).ok()?, field(m)?, field(day)?, field(hh)?, field(mm)?, field(ss)?).ok()?;
+    Some(t.unix_duration().as_secs())
 }
 
 #[cfg(test)]

@@ -13,13 +13,7 @@ pub struct HttpTsa {
 
 impl HttpTsa {
     pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Self { url: url.to_string(), client })
+        Ok(Self { url: url.to_string(), client: client(timeout)? })
     }
 }
 
@@ -108,20 +102,7 @@ pub fn check_ocsp(cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate]
 
 /// Fetches the issuer named by the certificate's AIA caIssuers URL (DER or PEM).
 pub fn fetch_issuer(cert: &x509_cert::Certificate, timeout: Duration) -> Result<x509_cert::Certificate, String> {
-    let (_, aia) = cert
-        .tbs_certificate()
-        .get_extension::<x509_cert::ext::pkix::AuthorityInfoAccessSyntax>()
-        .ok()
-        .flatten()
-        .ok_or("the certificate names no issuer URL (AIA caIssuers)")?;
-    let url = aia
-        .0
-        .iter()
-        .find(|a| a.access_method == const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
-        .and_then(|a| match &a.access_location {
-            x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
-            _ => None,
-        })
+    let url = kyso_pades::certinfo::aia_url(cert, const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
         .ok_or("the certificate names no issuer URL (AIA caIssuers)")?;
     let bytes =
         client(timeout)?.get(&url).send().and_then(|r| r.bytes()).map_err(|e| format!("cannot fetch the issuer from {url}: {e}"))?;

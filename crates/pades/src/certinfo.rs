@@ -126,3 +126,13 @@ pub fn signer_of(certs: &[Certificate], sid: &cms::signed_data::SignerIdentifier
         })
         .cloned()
 }
+
+/// The first URL the certificate's Authority Information Access gives for `method`
+/// (id-ad-ocsp or id-ad-caIssuers).
+pub fn aia_url(cert: &Certificate, method: const_oid::ObjectIdentifier) -> Option<String> {
+    let (_, aia) = cert.tbs_certificate().get_extension::<x509_cert::ext::pkix::AuthorityInfoAccessSyntax>().ok()??;
+    aia.0.iter().find(|a| a.access_method == method).and_then(|a| match &a.access_location {
+        x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+        _ => None,
+    })
+}

@@ -141,11 +141,7 @@ pub fn request(cert: &Certificate, issuer: &Certificate) -> Result<Vec<u8>> {
 
 /// The OCSP responder URL in the certificate's Authority Information Access, if any.
 pub fn responder_url(cert: &Certificate) -> Option<String> {
-    let (_, aia) = cert.tbs_certificate().get_extension::<x509_cert::ext::pkix::AuthorityInfoAccessSyntax>().ok()??;
-    aia.0.iter().find(|a| a.access_method == const_oid::db::rfc5280::ID_AD_OCSP).and_then(|a| match &a.access_location {
-        x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
-        _ => None,
-    })
+    crate::certinfo::aia_url(cert, const_oid::db::rfc5280::ID_AD_OCSP)
 }
 
 /// Checks a DER OCSPResponse about `cert` from `issuer` and returns its status.

@@ -103,20 +103,19 @@ impl TstInfo {
     /// The stamped time as written (`YYYYMMDDHHMMSS[.fff]Z`), and as Unix seconds.
     pub fn gen_time(&self) -> (String, Option<u64>) {
         let text = String::from_utf8_lossy(self.gen_time.value()).into_owned();
-        let digits: Vec<u64> =
-            [0..4, 4..6, 6..8, 8..10, 10..12, 12..14].iter().filter_map(|r| text.get(r.clone()).and_then(|s| s.parse().ok())).collect();
-        let unix = match digits[..] {
-            [y, mo, d, h, mi, s] => {
-                let (y, mo) = (y as i64, mo as i64);
-                let yy = if mo <= 2 { y - 1 } else { y };
-                let era = yy.div_euclid(400);
-                let yoe = yy - era * 400;
-                let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d as i64 - 1;
-                let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-                u64::try_from(days * 86_400 + (h * 3600 + mi * 60 + s) as i64).ok()
-            }
-            _ => None,
-        };
+        let field = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<u16>().ok());
+        let unix = (|| {
+            let t = der::DateTime::new(
+                field(0..4)?,
+                field(4..6)? as u8,
+                field(6..8)? as u8,
+                field(8..10)? as u8,
+                field(10..12)? as u8,
+                field(12..14)? as u8,
+            )
+            .ok()?;
+            Some(t.unix_duration().as_secs())
+        })();
         (text, unix)
     }
 }
