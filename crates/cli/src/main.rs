@@ -2,12 +2,12 @@
 //! the clock, and maps outcomes to exit codes; the work happens in the library crates.
 
 mod clock;
-mod config;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use der::Encode;
-use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey, SoftwareKey};
+use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey};
+use kyso_keyring::config;
 use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
 use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
 use std::fs::File;
@@ -114,7 +114,7 @@ enum KeysCommand {
     },
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct KeyArgs {
     /// Private key: PKCS#8 (PEM or DER, optionally password-protected), PKCS#12 (.p12/.pfx), or
     /// an RFC 7512 URI for a token key (pkcs11:token=...;object=...).
@@ -266,6 +266,19 @@ impl From<Hash> for DigestAlgorithm {
     }
 }
 
+impl KeyArgs {
+    fn load(&self) -> Result<(Box<dyn SigningKey>, CertChain)> {
+        let spec = kyso_keyring::KeySpec {
+            key: self.key.to_string_lossy().into_owned(),
+            cert: self.cert.clone(),
+            chain: self.chain.clone(),
+            key_password: self.key_password.clone(),
+            config: self.config.clone(),
+        };
+        kyso_keyring::load_key(&spec, clock::unix_now())
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -299,139 +312,6 @@ fn main() {
         eprintln!("kyso: error: {}", causes.join(": "));
         std::process::exit(1);
     }
-}
-
-fn load_key(args: &KeyArgs) -> Result<(Box<dyn SigningKey>, CertChain)> {
-    let mut certs = Vec::new();
-    let key_ref = args.key.to_string_lossy().into_owned();
-    // The public key, when we know it without signing: to pick the signer among certificates.
-    let (key, spki): (Box<dyn SigningKey>, Option<Vec<u8>>) = if let Some(csc) = key_ref.strip_prefix("csc:") {
-        let (key, der_certs): config::OpenedKey = if csc.contains("://") {
-            let key = open_csc(csc, args.key_password.clone())?;
-            let certs = key.credential().certificates.clone();
-            (Box::new(key), certs)
-        } else {
-            let (provider, credential) =
-                csc.split_once('/').ok_or_else(|| anyhow!("a provider key looks like csc:PROVIDER/CREDENTIAL, not csc:{csc}"))?;
-            config::find(args.config.as_deref())?.open(provider, credential, args.key_password.clone())?
-        };
-        for der in &der_certs {
-            certs.extend(certinfo::parse_certificates(der)?);
-        }
-        (key, None)
-    } else if let Some(hsm) = key_ref.strip_prefix("hsm:") {
-        let (name, object) = hsm.split_once('/').ok_or_else(|| anyhow!("an HSM key looks like hsm:NAME/OBJECT, not {key_ref}"))?;
-        let (uri, pin) = config::find(args.config.as_deref())?.hsm_key(name, object)?;
-        let ctx = kyso_keys_pkcs11::load_module(uri.module_path.as_deref().unwrap_or_default())?;
-        let key = kyso_keys_pkcs11::Pkcs11Key::open(ctx, &uri, Some(pin))?;
-        if let Some(der) = key.certificate() {
-            certs.extend(certinfo::parse_certificates(der)?);
-        }
-        (Box::new(key), None)
-    } else if key_ref.starts_with("pkcs11:") {
-        let (key, token_cert) = open_pkcs11(&key_ref, args.key_password.clone())?;
-        if let Some(der) = token_cert {
-            certs.extend(certinfo::parse_certificates(&der)?);
-        }
-        (Box::new(key), None)
-    } else {
-        let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key.display()))?;
-        let key = if looks_like_pkcs12(&key_bytes) {
-            let password = args.key_password.as_deref().ok_or_else(|| {
-                anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key.display())
-            })?;
-            let (key, der_certs) =
-                SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key.display()))?;
-            for der in der_certs {
-                certs.extend(certinfo::parse_certificates(&der)?);
-            }
-            key
-        } else {
-            SoftwareKey::from_pkcs8(&key_bytes, args.key_password.as_deref()).with_context(|| format!("key file {}", args.key.display()))?
-        };
-        let spki = key.public_key_der()?;
-        (Box::new(key), Some(spki))
-    };
-    if let Some(cert) = &args.cert {
-        let cert_bytes = std::fs::read(cert).with_context(|| format!("cannot read the certificate file {}", cert.display()))?;
-        // An explicit certificate comes first: it names the signer.
-        let mut given = certinfo::parse_certificates(&cert_bytes).with_context(|| format!("certificate file {}", cert.display()))?;
-        given.append(&mut certs);
-        certs = given;
-    }
-    if let Some(chain) = &args.chain {
-        let bytes = std::fs::read(chain).with_context(|| format!("cannot read the chain file {}", chain.display()))?;
-        certs.extend(certinfo::parse_certificates(&bytes).with_context(|| format!("chain file {}", chain.display()))?);
-    }
-    if certs.is_empty() {
-        bail!("no signer certificate: give --cert (the token or key file holds none)");
-    }
-    // The signer is the certificate whose public key is the key's; the others form the chain.
-    // For token keys the first certificate is taken, and the signature check before embedding
-    // catches a mismatch.
-    let at = match &spki {
-        Some(spki) => certs
-            .iter()
-            .position(|c| c.tbs_certificate().subject_public_key_info().to_der().ok().as_deref() == Some(spki.as_slice()))
-            .ok_or_else(|| {
-                anyhow!("the private key does not belong to any given certificate (--cert, or the certificates in the PKCS#12 file)")
-            })?,
-        None => 0,
-    };
-    let signer = certs.remove(at);
-    certs.insert(0, signer);
-    certs.dedup();
-    let chain = CertChain::new(certs)?;
-    certinfo::check_validity_at(chain.signer(), clock::unix_now())?;
-    Ok((key, chain))
-}
-
-/// A CSC credential: `csc:BASE_URL#CREDENTIAL_ID`, e.g.
-/// `csc:https://ca.example/csc/v1#kyso/teacher-rsa`. The bearer token comes from KYSO_CSC_TOKEN,
-/// the PIN from --key-password / KYSO_KEY_PASSWORD, an OTP from KYSO_CSC_OTP.
-fn open_csc(reference: &str, pin: Option<String>) -> Result<kyso_keys_remote::CscKey> {
-    let (base, credential) = reference
-        .split_once('#')
-        .ok_or_else(|| anyhow!("a CSC key looks like csc:https://host/csc/v1#CREDENTIAL_ID, not csc:{reference}"))?;
-    let timeout = std::env::var("KYSO_CSC_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
-    let client = kyso_keys_remote::CscClient::new(base, std::env::var("KYSO_CSC_TOKEN").ok(), std::time::Duration::from_secs(timeout))?;
-    Ok(kyso_keys_remote::CscKey::new(client, credential, pin, std::env::var("KYSO_CSC_OTP").ok())?)
-}
-
-/// The PKCS#11 module: the URI's module-path, else KYSO_PKCS11_MODULE, else SoftHSM2's.
-fn pkcs11_module(uri: &kyso_keys_pkcs11::Pkcs11Uri) -> String {
-    uri.module_path.clone().or_else(|| std::env::var("KYSO_PKCS11_MODULE").ok()).unwrap_or_else(|| "/usr/lib/softhsm/libsofthsm2.so".into())
-}
-
-/// Opens a token key. The PIN comes from the URI (pin-value or pin-source), else --key-password /
-/// KYSO_KEY_PASSWORD, else KYSO_PKCS11_PIN.
-fn open_pkcs11(key_ref: &str, password: Option<String>) -> Result<(kyso_keys_pkcs11::Pkcs11Key, Option<Vec<u8>>)> {
-    let uri: kyso_keys_pkcs11::Pkcs11Uri = key_ref.parse()?;
-    let pin = match (&uri.pin_value, &uri.pin_source) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(file)) => {
-            Some(std::fs::read_to_string(file).with_context(|| format!("cannot read the PIN file {file}"))?.trim_end().to_string())
-        }
-        (None, None) => password.or_else(|| std::env::var("KYSO_PKCS11_PIN").ok()),
-    };
-    let ctx = kyso_keys_pkcs11::load_module(&pkcs11_module(&uri))?;
-    let key = kyso_keys_pkcs11::Pkcs11Key::open(ctx, &uri, pin)?;
-    let cert = key.certificate().map(<[u8]>::to_vec);
-    Ok((key, cert))
-}
-
-/// PKCS#12 is DER (a SEQUENCE starting with INTEGER 3); PKCS#8 is PEM or a SEQUENCE starting
-/// with INTEGER 0 (or an encrypted-key SEQUENCE).
-fn looks_like_pkcs12(bytes: &[u8]) -> bool {
-    use der::{Decode, Tagged};
-    #[derive(der::Sequence)]
-    struct Head {
-        version: u8,
-        rest: der::asn1::Any,
-        #[asn1(optional = "true")]
-        mac: Option<der::asn1::Any>,
-    }
-    !bytes.starts_with(b"-----") && Head::from_der(bytes).is_ok_and(|h| h.version == 3 && h.rest.tag() == der::Tag::Sequence)
 }
 
 /// Opens a PDF for signing. Damaged files (repaired cross-references) are first rewritten in full
@@ -537,7 +417,7 @@ fn sign(args: SignArgs) -> Result<()> {
     if args.password.is_some() {
         bail!("encrypted PDFs cannot be signed yet; decrypt the file first (qpdf --decrypt --password=PW in.pdf out.pdf)");
     }
-    let (key, chain) = load_key(&args.key)?;
+    let (key, chain) = args.key.load()?;
     let algorithm = SignatureAlgorithm::choose(key.kind(), args.style.hash.into(), args.style.pss)?;
     let mut doc = open_pdf(&args.input, args.password.as_deref())?;
     let opts = sign_options(&args.style, &chain, algorithm)?;
@@ -667,7 +547,7 @@ fn sign_batch(args: SignBatchArgs) -> Result<()> {
         _ => bail!("give either an input folder or --list FILE"),
     };
     std::fs::create_dir_all(&args.output_dir).with_context(|| format!("cannot create {}", args.output_dir.display()))?;
-    let (key, chain) = load_key(&args.key)?;
+    let (key, chain) = args.key.load()?;
     let algorithm = SignatureAlgorithm::choose(key.kind(), args.style.hash.into(), args.style.pss)?;
     let opts = sign_options(&args.style, &chain, algorithm)?;
     check_revocation(&args.style, &chain)?;
@@ -779,7 +659,7 @@ fn add_field(input: &Path, output: &Path, name: &str, visible: Option<&str>, loc
 }
 
 fn cades_sign(input: &Path, output: &Path, key_args: &KeyArgs, hash: Hash, pss: bool) -> Result<()> {
-    let (key, chain) = load_key(key_args)?;
+    let (key, chain) = key_args.load()?;
     let algorithm = SignatureAlgorithm::choose(key.kind(), hash.into(), pss)?;
     let data = File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let der = kyso_pades::sign_detached(BufReader::new(data), &chain, key.as_ref(), algorithm)?;
@@ -788,7 +668,7 @@ fn cades_sign(input: &Path, output: &Path, key_args: &KeyArgs, hash: Hash, pss: 
 
 fn keys_list(module: Option<String>, pin: Option<String>) -> Result<()> {
     let uri = kyso_keys_pkcs11::Pkcs11Uri { module_path: module, ..Default::default() };
-    let path = pkcs11_module(&uri);
+    let path = kyso_keyring::pkcs11_module(&uri);
     let ctx = kyso_keys_pkcs11::load_module(&path)?;
     let mut stdout = std::io::stdout().lock();
     for o in kyso_keys_pkcs11::list_objects(&ctx, pin)? {
@@ -806,7 +686,7 @@ fn keys_import_cert(cert: &Path, key: &str, pin: Option<String>) -> Result<()> {
     let bytes = std::fs::read(cert).with_context(|| format!("cannot read {}", cert.display()))?;
     let certs = certinfo::parse_certificates(&bytes)?;
     let pin = pin.or_else(|| uri.pin_value.clone());
-    let ctx = kyso_keys_pkcs11::load_module(&pkcs11_module(&uri))?;
+    let ctx = kyso_keys_pkcs11::load_module(&kyso_keyring::pkcs11_module(&uri))?;
     let subject = certs[0].tbs_certificate().subject().to_der()?;
     kyso_keys_pkcs11::store_certificate(&ctx, &uri, pin, &certs[0].to_der()?, &subject)?;
     Ok(())
