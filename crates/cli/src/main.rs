@@ -1,7 +1,7 @@
 //! `kyso`: a thin command line over the Kyso libraries. It parses arguments, reads files and
 //! the clock, and maps outcomes to exit codes; the work happens in the library crates.
 
-mod clock;
+use kyso_server::clock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -11,7 +11,7 @@ use kyso_keyring::config;
 use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
 use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
 use std::fs::File;
-use std::io::{BufReader, Seek, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -23,6 +23,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the signing service (REST API; SQLite and local files unless configured otherwise).
+    Serve(ServeArgs),
+    /// The audit trail: verify its hash chain, or export it.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Sign a PDF (PAdES baseline B-B, or the legacy adbe.pkcs7.detached).
     Sign(SignArgs),
     /// Sign many PDFs with one key (one remote authorisation per batch the service allows).
@@ -84,6 +91,51 @@ enum Command {
         hash: Hash,
         #[arg(long)]
         pss: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed on start).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "KYSO_LISTEN")]
+    listen: std::net::SocketAddr,
+    /// Folder for documents (content-addressed blobs), the default SQLite database and demo keys.
+    #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
+    data_dir: PathBuf,
+    /// sqlite://FILE or postgres://USER@HOST/DB; SQLite in the data folder by default.
+    #[arg(long, env = "KYSO_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Trust anchors for POST /verify (PEM); may repeat. --demo adds the test PKI's root.
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// Seed an empty database with a district, a school, people for every role and test keys.
+    #[arg(long)]
+    demo: bool,
+    /// How long a login lasts, in minutes.
+    #[arg(long, default_value_t = 480)]
+    session_minutes: i64,
+    /// Largest accepted upload, in megabytes.
+    #[arg(long, default_value_t = 100)]
+    max_upload_mb: usize,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit trail's hash chain. Exit 0: intact; 1: broken.
+    Verify {
+        #[arg(long, env = "KYSO_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Write every audit entry as a JSON line (for auditors to keep).
+    Export {
+        #[arg(long, env = "KYSO_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
+        data_dir: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
     },
 }
 
@@ -305,6 +357,31 @@ fn main() {
         Command::Keys { command: KeysCommand::List { module, pin, config: None } } => keys_list(module, pin),
         Command::Keys { command: KeysCommand::List { config: Some(path), .. } } => config::load_and_describe(&path),
         Command::Keys { command: KeysCommand::ImportCert { cert, key, pin } } => keys_import_cert(&cert, &key, pin),
+        Command::Serve(args) => serve(args),
+        Command::Audit { command: AuditCommand::Verify { database_url, data_dir } } => {
+            let url = database_url.unwrap_or_else(|| default_database(&data_dir));
+            match kyso_server::audit_verify_blocking(&url) {
+                Ok(kyso_server::audit::Verdict::Intact { entries, head }) => {
+                    println!("nhật ký nguyên vẹn / audit trail intact: {entries} entries, head {head}");
+                    Ok(())
+                }
+                Ok(kyso_server::audit::Verdict::Broken { seq, reason }) => {
+                    println!("nhật ký bị sửa đổi / audit trail BROKEN at entry {seq}: {reason}");
+                    std::process::exit(1);
+                }
+                Err(e) => Err(anyhow!(e)),
+            }
+        }
+        Command::Audit { command: AuditCommand::Export { database_url, data_dir, output } } => {
+            let url = database_url.unwrap_or_else(|| default_database(&data_dir));
+            write_atomically(&output, |out| {
+                let mut w = std::io::BufWriter::new(out);
+                let n = kyso_server::audit_export_blocking(&url, &mut w).map_err(|e| anyhow!(e))?;
+                w.flush()?;
+                eprintln!("{n} entries written");
+                Ok(())
+            })
+        }
     };
     if let Err(e) = result {
         // One line, naming the problem and its causes.
@@ -314,20 +391,11 @@ fn main() {
     }
 }
 
-/// Opens a PDF for signing. Damaged files (repaired cross-references) are first rewritten in full
-/// into a temporary file, so every reader sees the same objects in what we sign.
+/// Opens a PDF for signing (a damaged one is first rewritten in full, see the server's helper).
 fn open_pdf(path: &Path, password: Option<&str>) -> Result<Document<BufReader<File>>> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut doc = Document::open(BufReader::new(file)).with_context(|| format!("cannot read {}", path.display()))?;
     let _ = password;
-    if doc.repair_reason().is_some() {
-        let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
-        kyso_pdf::writer::rewrite(&mut doc, &mut std::io::BufWriter::new(&mut tmp))
-            .with_context(|| format!("cannot repair {}", path.display()))?;
-        tmp.rewind()?;
-        doc = Document::open(BufReader::new(tmp)).context("the repaired copy cannot be read back")?;
-    }
-    Ok(doc)
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    kyso_server::signing::open_pdf_for_signing(file).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// Writes the output through a temporary file in the same folder, renamed into place only when
@@ -370,14 +438,7 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
     let now = clock::now_vietnam();
     let signer_name = style.name.clone().unwrap_or_else(|| certinfo::subject_common_name(chain.signer()));
     let appearance = if matches!(placement, Placement::Visible { .. }) || style.field.is_some() {
-        let mut lines = vec![format!("Ký bởi: {signer_name}")];
-        if let Some(org) = certinfo::subject_organization(chain.signer()) {
-            lines.push(org);
-        }
-        lines.push(format!("Thời gian ký: {}", now.display()));
-        if let Some(r) = &style.reason {
-            lines.push(format!("Lý do: {r}"));
-        }
+        let lines = certinfo::appearance_lines(&signer_name, chain.signer(), &now.display(), style.reason.as_deref());
         let image = match &style.image {
             Some(p) => Some(kyso_pdf::appearance::Image::from_png(
                 &std::fs::read(p).with_context(|| format!("cannot read the image {}", p.display()))?,
@@ -567,7 +628,7 @@ fn sign_batch(args: SignBatchArgs) -> Result<()> {
             Ok((doc, tmp))
         }) {
             Ok((document, output)) => {
-                jobs.push(kyso_pades::batch::BatchItem { document, output });
+                jobs.push(kyso_pades::batch::BatchItem { document, output, field: None });
                 names.push((input.clone(), target));
             }
             Err(e) => failed.push(format!("{}: {e:#}", input.display())),
@@ -656,6 +717,27 @@ fn add_field(input: &Path, output: &Path, name: &str, visible: Option<&str>, loc
         w.flush()?;
         Ok(())
     })
+}
+
+fn default_database(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("kyso.db").display())
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let mut trust = args.trust;
+    if args.demo {
+        // The demo signs with the test PKI, so its reports trust the test root.
+        trust.push(kyso_server::demo::write_demo_pki(&args.data_dir)?.join("root.cert.pem"));
+    }
+    let config = kyso_server::Config {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        database_url: args.database_url,
+        trust_anchors: trust,
+        session_ttl_secs: args.session_minutes.max(1) * 60,
+        max_upload_bytes: args.max_upload_mb.max(1) * 1024 * 1024,
+    };
+    kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))
 }
 
 fn cades_sign(input: &Path, output: &Path, key_args: &KeyArgs, hash: Hash, pss: bool) -> Result<()> {

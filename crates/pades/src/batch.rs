@@ -12,6 +12,9 @@ use std::io::{Read, Seek, Write};
 pub struct BatchItem<R, W> {
     pub document: Document<R>,
     pub output: W,
+    /// The field to sign in this document, instead of the options' one (approval stages of
+    /// different documents carry different names).
+    pub field: Option<String>,
 }
 
 /// What a batch is doing, for progress displays.
@@ -49,7 +52,13 @@ pub fn sign_batch_with_progress<R: Read + Seek, W: Write + Seek>(
         .into_iter()
         .enumerate()
         .map(|(i, mut item)| {
-            let p = prepare(&mut item.document, &mut item.output, chain, key.kind(), opts);
+            let p = match &item.field {
+                Some(field) => {
+                    let own = PdfSignOptions { field: Some(field.clone()), ..opts.clone() };
+                    prepare(&mut item.document, &mut item.output, chain, key.kind(), &own)
+                }
+                None => prepare(&mut item.document, &mut item.output, chain, key.kind(), opts),
+            };
             progress(Progress::Prepared { done: i + 1, total });
             (item.output, p)
         })

@@ -136,3 +136,17 @@ pub fn aia_url(cert: &Certificate, method: const_oid::ObjectIdentifier) -> Optio
         _ => None,
     })
 }
+
+/// The lines of a visible signature as Vietnamese documents show them: signer, organisation,
+/// time, reason. `time` is already formatted by the caller (the core reads no clock).
+pub fn appearance_lines(signer_name: &str, cert: &Certificate, time: &str, reason: Option<&str>) -> Vec<String> {
+    let mut lines = vec![format!("Ký bởi: {signer_name}")];
+    if let Some(org) = subject_organization(cert) {
+        lines.push(org);
+    }
+    lines.push(format!("Thời gian ký: {time}"));
+    if let Some(r) = reason {
+        lines.push(format!("Lý do: {r}"));
+    }
+    lines
+}

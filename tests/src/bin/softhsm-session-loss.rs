@@ -40,6 +40,7 @@ fn main() {
         .map(|_| kyso_pades::batch::BatchItem {
             document: kyso_pdf::Document::open(std::io::Cursor::new(input.clone())).expect("pdf"),
             output: std::io::Cursor::new(Vec::new()),
+            field: None,
         })
         .collect();
     let opts = kyso_pades::PdfSignOptions {

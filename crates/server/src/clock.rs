@@ -1,4 +1,5 @@
-//! The wall clock, in Vietnam's time zone (UTC+7, no daylight saving). Only binaries read it.
+//! The wall clock, in Vietnam's time zone (UTC+7, no daylight saving). Only the processes (the
+//! `kyso` CLI and the server) read it; the libraries below are given the time.
 
 use kyso_pdf::Object;
 

@@ -1,0 +1,145 @@
+//! The audit trail: append-only and hash-chained. Entry n stores the hash of entry n-1 and its
+//! own hash over every field, so removing, reordering or editing any entry breaks the chain from
+//! there on, which [`verify`] finds. Entries are appended in the same transaction as the change
+//! they record: no change without its entry, no entry without its change.
+
+use sha2::{Digest, Sha256};
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub document_id: Option<String>,
+    pub org_id: Option<String>,
+    /// JSON: what and why (a return's reason, a version, a field, a blob hash).
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Every field, length-prefixed so that no two different entries hash the same bytes.
+fn entry_hash(e: &Entry) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        e.seq.to_string().as_str(),
+        &e.at.to_string(),
+        &e.actor,
+        &e.action,
+        e.document_id.as_deref().unwrap_or(""),
+        e.org_id.as_deref().unwrap_or(""),
+        &e.detail,
+        &e.prev_hash,
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    crate::blobs::hex(&h.finalize())
+}
+
+/// What to record. `actor` is `user:<username>` or `client:<name>`.
+pub struct Record<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub document_id: Option<&'a str>,
+    pub org_id: Option<&'a str>,
+    pub detail: serde_json::Value,
+}
+
+/// Appends inside `tx`. The caller holds the database write lock, so `seq` is the next one; the
+/// primary key on `seq` still refuses a second writer that raced past it.
+pub async fn append(tx: &mut Transaction<'_, Any>, r: Record<'_>) -> Result<(), sqlx::Error> {
+    let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let (seq, prev_hash) = match last {
+        Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
+        None => (1, GENESIS.to_string()),
+    };
+    let mut e = Entry {
+        seq,
+        at: crate::db::now(),
+        actor: r.actor.to_string(),
+        action: r.action.to_string(),
+        document_id: r.document_id.map(str::to_string),
+        org_id: r.org_id.map(str::to_string),
+        detail: r.detail.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    e.hash = entry_hash(&e);
+    sqlx::query("INSERT INTO audit (seq, at, actor, action, document_id, org_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(e.seq)
+        .bind(e.at)
+        .bind(e.actor)
+        .bind(e.action)
+        .bind(e.document_id)
+        .bind(e.org_id)
+        .bind(e.detail)
+        .bind(e.prev_hash)
+        .bind(e.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<Entry, sqlx::Error> {
+    Ok(Entry {
+        seq: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        document_id: r.try_get(4)?,
+        org_id: r.try_get(5)?,
+        detail: r.try_get(6)?,
+        prev_hash: r.try_get(7)?,
+        hash: r.try_get(8)?,
+    })
+}
+
+/// Entries with `seq > after`, at most `limit`, in order.
+pub async fn entries(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows = sqlx::query("SELECT seq, at, actor, action, document_id, org_id, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// The outcome of checking the whole chain.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every entry links to the one before and hashes to what it says; `head` is the last hash.
+    Intact { entries: i64, head: String },
+    /// The first entry that does not fit, and why.
+    Broken { seq: i64, reason: String },
+}
+
+/// Walks the chain from the first entry, a page at a time.
+pub async fn verify(pool: &AnyPool) -> Result<Verdict, sqlx::Error> {
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1;
+    loop {
+        let page = entries(pool, expected_seq - 1, 1000).await?;
+        if page.is_empty() {
+            return Ok(Verdict::Intact { entries: expected_seq - 1, head: prev });
+        }
+        for e in page {
+            if e.seq != expected_seq {
+                return Ok(Verdict::Broken { seq: expected_seq, reason: format!("entry {expected_seq} is missing (next is {})", e.seq) });
+            }
+            if e.prev_hash != prev {
+                return Ok(Verdict::Broken { seq: e.seq, reason: "does not link to the entry before it".into() });
+            }
+            if entry_hash(&e) != e.hash {
+                return Ok(Verdict::Broken { seq: e.seq, reason: "its content was changed after it was written".into() });
+            }
+            prev = e.hash;
+            expected_seq += 1;
+        }
+    }
+}

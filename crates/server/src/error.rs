@@ -1,0 +1,75 @@
+//! The one error shape every endpoint returns:
+//! `{"error": {"code": "...", "message": "...", "message_vi": "..."}}` with a meaningful status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable: clients branch on it.
+    pub code: &'static str,
+    pub en: String,
+    pub vi: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
+        ApiError { status, code, en: en.into(), vi: vi.into() }
+    }
+    pub fn bad_request(en: impl Into<String>, vi: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", en, vi)
+    }
+    pub fn unauthorized(code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, en, vi)
+    }
+    pub fn forbidden(en: impl Into<String>, vi: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", en, vi)
+    }
+    /// Also used for what exists but the caller may not see: no hint that it exists.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), format!("không tìm thấy {what}"))
+    }
+    pub fn conflict(code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, en, vi)
+    }
+    pub fn unprocessable(code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, en, vi)
+    }
+    /// An internal failure: the details go to the log, the caller gets a plain sentence.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(context, error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error while {context}; nothing was changed"),
+            format!("lỗi nội bộ khi {context}; không có thay đổi nào"),
+        )
+    }
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": {"code": self.code, "message": self.en, "message_vi": self.vi}})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal("using the database", e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.en, self.code)
+    }
+}
+
+impl std::error::Error for ApiError {}

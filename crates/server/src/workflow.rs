@@ -1,0 +1,209 @@
+//! Approval chains as data. A template is an ordered list of stages; each stage names a role and
+//! the level of the organisation tree where it is found, relative to the submitter's unit ("the
+//! principal of the submitter's school"). Levels are plain strings, not code, and a stage lists
+//! them in order of preference: where the 2025 reform removed the district tier, a stage asking
+//! for `["district", "department"]` falls through to the Sở.
+
+use crate::db::OrgTree;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The submitter signs this stage themselves (the teacher's own lesson plan).
+    Submitter,
+    /// Any one holder of the role signs.
+    Any,
+    /// Every holder of the role signs, in parallel (one field each).
+    All,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Stage {
+    /// Shown to people: "Tổ trưởng chuyên môn".
+    pub name: String,
+    /// The signature field's name (ASCII is kindest to other software).
+    pub field: String,
+    pub role: String,
+    /// Organisation levels to look for, nearest the submitter first, in order of preference.
+    pub levels: Vec<String>,
+    pub mode: Mode,
+    /// Days this stage may take once it is reached.
+    #[serde(default = "default_days")]
+    pub days: i64,
+    /// Whether someone who signed an earlier stage may sign this one too.
+    #[serde(default)]
+    pub allow_repeat: bool,
+}
+
+fn default_days() -> i64 {
+    3
+}
+
+/// A stage's place in one document's chain: the organisation whose role holders may sign it,
+/// and for `all` stages the person whose field it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepPlan {
+    pub stage: usize,
+    pub stage_name: String,
+    pub field: String,
+    pub org_id: String,
+    pub role: String,
+    pub assignee_id: Option<String>,
+    pub allow_repeat: bool,
+    pub deadline: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct PlanError {
+    pub en: String,
+    pub vi: String,
+}
+
+/// Resolves every stage for a document of `org_id` submitted by `submitter_id` at `now`.
+/// `holders(org, role)` lists the user ids holding a role in an organisation (username order).
+pub fn plan(
+    stages: &[Stage],
+    tree: &OrgTree,
+    org_id: &str,
+    submitter_id: &str,
+    now: i64,
+    holders: &dyn Fn(&str, &str) -> Vec<(String, String)>,
+) -> Result<Vec<StepPlan>, PlanError> {
+    if stages.is_empty() {
+        return Err(PlanError { en: "the chain template has no stage".into(), vi: "mẫu quy trình không có bước nào".into() });
+    }
+    let ancestors = tree.ancestors_or_self(org_id);
+    let mut steps = Vec::new();
+    let mut deadline = now;
+    for (i, stage) in stages.iter().enumerate() {
+        deadline += stage.days.max(0) * 86_400;
+        let org = stage.levels.iter().find_map(|level| ancestors.iter().find(|o| &o.level == level)).ok_or_else(|| PlanError {
+            en: format!("stage {} ({}) needs a unit at level {} above the submitter's, and there is none", i + 1, stage.name, stage.levels.join(" or ")),
+            vi: format!("bước {} ({}) cần một đơn vị cấp {} phía trên người nộp, nhưng không có", i + 1, stage.name, stage.levels.join(" hoặc ")),
+        })?;
+        let base = StepPlan {
+            stage: i,
+            stage_name: stage.name.clone(),
+            field: stage.field.clone(),
+            org_id: org.id.clone(),
+            role: stage.role.clone(),
+            assignee_id: None,
+            allow_repeat: stage.allow_repeat,
+            deadline,
+        };
+        let people = holders(&org.id, &stage.role);
+        match stage.mode {
+            Mode::Submitter => steps.push(StepPlan { assignee_id: Some(submitter_id.to_string()), ..base }),
+            Mode::Any if !people.is_empty() => steps.push(base),
+            Mode::All if !people.is_empty() => {
+                for (id, username) in people {
+                    steps.push(StepPlan { field: format!("{} - {username}", stage.field), assignee_id: Some(id), ..base.clone() });
+                }
+            }
+            Mode::Any | Mode::All => {
+                return Err(PlanError {
+                    en: format!("nobody holds the role {} in {} for stage {} ({})", stage.role, org.name, i + 1, stage.name),
+                    vi: format!("không ai giữ vai trò {} tại {} cho bước {} ({})", stage.role, org.name, i + 1, stage.name),
+                });
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// The fields each step's signature locks: every field of its own and earlier stages, but not a
+/// parallel sibling's (which is signed after it).
+pub fn locks(steps: &[StepPlan]) -> Vec<crate::signing::StageField> {
+    steps
+        .iter()
+        .map(|s| crate::signing::StageField {
+            name: s.field.clone(),
+            locks: steps.iter().filter(|o| o.stage < s.stage || o.field == s.field).map(|o| o.field.clone()).collect(),
+        })
+        .collect()
+}
+
+/// The lesson-plan chain of the brief: teacher → head of subject group → principal → district
+/// (or the Sở where there is no district tier).
+pub fn lesson_plan_template() -> Vec<Stage> {
+    let stage = |name: &str, field: &str, role: &str, levels: &[&str], mode: Mode| Stage {
+        name: name.into(),
+        field: field.into(),
+        role: role.into(),
+        levels: levels.iter().map(|s| s.to_string()).collect(),
+        mode,
+        days: 3,
+        allow_repeat: false,
+    };
+    vec![
+        stage("Giáo viên", "1 Giao vien", "teacher", &["group", "school"], Mode::Submitter),
+        stage("Tổ trưởng chuyên môn", "2 To truong", "head_of_group", &["group"], Mode::Any),
+        stage("Hiệu trưởng", "3 Hieu truong", "principal", &["school"], Mode::Any),
+        stage("Phòng Giáo dục và Đào tạo", "4 Phong GD", "district_officer", &["district", "department"], Mode::Any),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Org;
+
+    fn org(id: &str, parent: Option<&str>, level: &str) -> Org {
+        Org { id: id.into(), parent_id: parent.map(Into::into), level: level.into(), name: id.into() }
+    }
+
+    fn tree(with_district: bool) -> OrgTree {
+        let mut orgs = vec![org("so", None, "department")];
+        if with_district {
+            orgs.push(org("phong", Some("so"), "district"));
+        }
+        orgs.push(org("school", Some(if with_district { "phong" } else { "so" }), "school"));
+        orgs.push(org("math", Some("school"), "group"));
+        OrgTree { orgs }
+    }
+
+    fn holders(org: &str, role: &str) -> Vec<(String, String)> {
+        match (org, role) {
+            ("math", "head_of_group") => vec![("h".into(), "head".into())],
+            ("school", "principal") => vec![("p".into(), "principal".into())],
+            ("phong", "district_officer") | ("so", "district_officer") => vec![("d".into(), "district".into())],
+            ("school", "vice_principal") => vec![("v1".into(), "vp1".into()), ("v2".into(), "vp2".into())],
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn lesson_plan_resolves_up_the_tree_and_falls_back_to_the_department() {
+        let steps = plan(&lesson_plan_template(), &tree(true), "math", "t", 0, &holders).unwrap();
+        let orgs: Vec<_> = steps.iter().map(|s| s.org_id.as_str()).collect();
+        assert_eq!(orgs, ["math", "math", "school", "phong"]);
+        assert_eq!(steps[0].assignee_id.as_deref(), Some("t"));
+        assert_eq!(steps[3].deadline, 12 * 86_400);
+        // No district tier: the last stage goes to the Sở.
+        let steps = plan(&lesson_plan_template(), &tree(false), "math", "t", 0, &holders).unwrap();
+        assert_eq!(steps[3].org_id, "so");
+    }
+
+    #[test]
+    fn all_mode_gives_each_holder_a_field_and_locks_skip_siblings() {
+        let mut stages = lesson_plan_template();
+        stages[2] = Stage { role: "vice_principal".into(), mode: Mode::All, ..stages[2].clone() };
+        let steps = plan(&stages, &tree(true), "math", "t", 0, &holders).unwrap();
+        assert_eq!(steps.len(), 5);
+        let l = locks(&steps);
+        assert_eq!(l[2].name, "3 Hieu truong - vp1");
+        assert_eq!(l[2].locks, ["1 Giao vien", "2 To truong", "3 Hieu truong - vp1"]);
+        assert_eq!(l[4].locks.len(), 5);
+    }
+
+    #[test]
+    fn a_stage_nobody_can_sign_is_refused_at_submission() {
+        let mut stages = lesson_plan_template();
+        stages[1].role = "librarian".into();
+        let err = plan(&stages, &tree(true), "math", "t", 0, &holders).unwrap_err();
+        assert!(err.en.contains("nobody holds the role librarian"), "{}", err.en);
+        let err = plan(&lesson_plan_template(), &tree(true), "school", "t", 0, &holders).unwrap_err();
+        assert!(err.en.contains("level group"), "{}", err.en);
+    }
+}
