@@ -6,8 +6,8 @@ use kyso_server::clock;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use der::Encode;
-use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey};
 use kyso_keyring::config;
+use kyso_keys::{DigestAlgorithm, SignatureAlgorithm, SigningKey};
 use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
 use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
 use std::fs::File;
@@ -48,6 +48,11 @@ enum Command {
         /// Validate at this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.
         #[arg(long)]
         at: Option<String>,
+        /// The approval chain the signatures must form, in order: roles (teacher, head,
+        /// principal, vice_principal, district, department, librarian, or their Vietnamese
+        /// names), field names or signer names, comma-separated; or @FILE with one per line.
+        #[arg(long)]
+        expect_chain: Option<String>,
     },
     /// Raise the signatures of a PDF (signed by Kyso or anyone) to PAdES B-LT: add a DSS with
     /// their certificates, OCSP responses and CRLs.
@@ -344,14 +349,16 @@ fn main() {
             }
             augment_file(&input, &output)
         }
-        Command::Verify { input, trust, format, lang, at } => match verify(&input, &trust, format, lang, at.as_deref()) {
-            Ok(code) => std::process::exit(code),
-            Err(e) => {
-                let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-                eprintln!("kyso: error: {}", causes.join(": "));
-                std::process::exit(3);
+        Command::Verify { input, trust, format, lang, at, expect_chain } => {
+            match verify(&input, &trust, format, lang, at.as_deref(), expect_chain.as_deref()) {
+                Ok(code) => std::process::exit(code),
+                Err(e) => {
+                    let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                    eprintln!("kyso: error: {}", causes.join(": "));
+                    std::process::exit(3);
+                }
             }
-        },
+        }
         Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
         Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
         Command::Keys { command: KeysCommand::List { module, pin, config: None } } => keys_list(module, pin),
@@ -774,7 +781,22 @@ fn keys_import_cert(cert: &Path, key: &str, pin: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn verify(input: &Path, trust: &[PathBuf], format: Format, lang: LangArg, at: Option<&str>) -> Result<i32> {
+fn verify(input: &Path, trust: &[PathBuf], format: Format, lang: LangArg, at: Option<&str>, expect_chain: Option<&str>) -> Result<i32> {
+    let expected: Option<Vec<String>> = match expect_chain {
+        Some(spec) => {
+            let text = match spec.strip_prefix('@') {
+                Some(file) => std::fs::read_to_string(file).with_context(|| format!("cannot read the chain file {file}"))?,
+                None => spec.replace(',', "\n"),
+            };
+            let entries: Vec<String> =
+                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
+            if entries.is_empty() {
+                bail!("--expect-chain names no stage");
+            }
+            Some(entries)
+        }
+        None => None,
+    };
     let data = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
     let mut anchors = Vec::new();
     for t in trust {
@@ -787,13 +809,16 @@ fn verify(input: &Path, trust: &[PathBuf], format: Format, lang: LangArg, at: Op
     };
     let report = kyso_validate::validate(&data, &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when })
         .with_context(|| format!("cannot verify {}", input.display()))?;
+    let chain = expected.as_ref().map(|e| kyso_validate::chain::check_chain(&report, e));
+    let lang = if matches!(lang, LangArg::Vi) { kyso_report::Lang::Vi } else { kyso_report::Lang::En };
     let out = match format {
-        Format::Json => kyso_report::to_json(&report),
-        Format::Text => {
-            kyso_report::to_text(&report, if matches!(lang, LangArg::Vi) { kyso_report::Lang::Vi } else { kyso_report::Lang::En })
-        }
+        Format::Json => kyso_report::to_json_with_chain(&report, chain.as_ref()),
+        Format::Text => kyso_report::to_text_with_chain(&report, chain.as_ref(), lang),
     };
     println!("{out}");
+    if chain.as_ref().is_some_and(|c| !c.ok) {
+        return Ok(1);
+    }
     Ok(match report.overall() {
         kyso_validate::Indication::TotalPassed => 0,
         kyso_validate::Indication::TotalFailed => 1,

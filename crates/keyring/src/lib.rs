@@ -64,11 +64,11 @@ pub fn load_key(args: &KeySpec, now: u64) -> Result<(Box<dyn SigningKey>, CertCh
     } else {
         let key_bytes = std::fs::read(&args.key).with_context(|| format!("cannot read the key file {}", args.key))?;
         let key = if looks_like_pkcs12(&key_bytes) {
-            let password = args.key_password.as_deref().ok_or_else(|| {
-                anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key)
-            })?;
-            let (key, der_certs) =
-                SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key))?;
+            let password = args
+                .key_password
+                .as_deref()
+                .ok_or_else(|| anyhow!("{} is a PKCS#12 file: give its password with --key-password or KYSO_KEY_PASSWORD", args.key))?;
+            let (key, der_certs) = SoftwareKey::from_pkcs12(&key_bytes, password).with_context(|| format!("key file {}", args.key))?;
             for der in der_certs {
                 certs.extend(certinfo::parse_certificates(&der)?);
             }
@@ -160,4 +160,3 @@ fn looks_like_pkcs12(bytes: &[u8]) -> bool {
     }
     !bytes.starts_with(b"-----") && Head::from_der(bytes).is_ok_and(|h| h.version == 3 && h.rest.tag() == der::Tag::Sequence)
 }
-

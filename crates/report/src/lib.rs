@@ -4,6 +4,7 @@
 //! validity, and the certificate's validity period.
 #![forbid(unsafe_code)]
 
+use kyso_validate::chain::ChainCheck;
 use kyso_validate::{Message, Report, SignatureReport};
 use serde_json::{Value, json};
 
@@ -133,6 +134,52 @@ pub fn to_text(r: &Report, lang: Lang) -> String {
         for m in &s.messages {
             out.push_str(&format!("  - {}\n", text(m, lang)));
         }
+    }
+    out
+}
+
+fn chain_json(c: &ChainCheck) -> serde_json::Value {
+    json!({
+        "ok": c.ok,
+        "steps": c.steps.iter().map(|s| json!({
+            "position": s.position, "expected": s.expected, "field": s.field, "role": s.role, "signer": s.signer, "ok": s.ok,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// [`to_json`] with the result of an expected-chain check under `"expected_chain"`.
+pub fn to_json_with_chain(r: &Report, chain: Option<&ChainCheck>) -> String {
+    let Some(c) = chain else { return to_json(r) };
+    let mut v: serde_json::Value = serde_json::from_str(&to_json(r)).unwrap_or_default();
+    v["expected_chain"] = chain_json(c);
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+/// [`to_text`] followed by the approval chain as expected and as found.
+pub fn to_text_with_chain(r: &Report, chain: Option<&ChainCheck>, lang: Lang) -> String {
+    let mut out = to_text(r, lang);
+    let Some(c) = chain else { return out };
+    let vi = lang == Lang::Vi;
+    out.push_str(if vi { "\nQuy trình phê duyệt: " } else { "\nApproval chain: " });
+    out.push_str(match (c.ok, vi) {
+        (true, true) => "ĐÚNG như yêu cầu\n",
+        (true, false) => "as expected\n",
+        (false, true) => "KHÔNG đúng như yêu cầu\n",
+        (false, false) => "NOT as expected\n",
+    });
+    for s in &c.steps {
+        out.push_str(&format!(
+            "  {}. {} {} ← {} ({}{})\n",
+            s.position,
+            if s.ok { "✓" } else { "✗" },
+            s.expected.as_deref().unwrap_or("-"),
+            s.field.as_deref().unwrap_or("-"),
+            s.role.unwrap_or("?"),
+            s.signer.as_ref().map(|n| format!(", {n}")).unwrap_or_default()
+        ));
+    }
+    for m in c.messages() {
+        out.push_str(&format!("  - {}\n", text(&m, lang)));
     }
     out
 }

@@ -93,21 +93,11 @@ async fn login(State(state): AppStateRef, Json(req): Json<LoginRequest>) -> ApiR
     let Some(row) = row.filter(|_| ok) else {
         audit::append(
             &mut tx,
-            Record {
-                actor: &format!("user:{}", req.username),
-                action: "login_failed",
-                document_id: None,
-                org_id: None,
-                detail: json!({}),
-            },
+            Record { actor: &format!("user:{}", req.username), action: "login_failed", document_id: None, org_id: None, detail: json!({}) },
         )
         .await?;
         tx.commit().await?;
-        return Err(ApiError::unauthorized(
-            "invalid_credentials",
-            "wrong user name or password",
-            "sai tên đăng nhập hoặc mật khẩu",
-        ));
+        return Err(ApiError::unauthorized("invalid_credentials", "wrong user name or password", "sai tên đăng nhập hoặc mật khẩu"));
     };
     let user_id: String = row.try_get(0)?;
     let (token, stored_hash) = auth::new_token(auth::SESSION_PREFIX);
@@ -118,18 +108,27 @@ async fn login(State(state): AppStateRef, Json(req): Json<LoginRequest>) -> ApiR
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-    audit::append(&mut tx, Record { actor: &format!("user:{}", req.username), action: "login", document_id: None, org_id: None, detail: json!({}) })
-        .await?;
+    audit::append(
+        &mut tx,
+        Record { actor: &format!("user:{}", req.username), action: "login", document_id: None, org_id: None, detail: json!({}) },
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Json(json!({"token": token, "expires_at": expires_at, "user": {"id": user_id, "username": req.username, "full_name": row.try_get::<String, _>(2)?}})))
+    Ok(Json(
+        json!({"token": token, "expires_at": expires_at, "user": {"id": user_id, "username": req.username, "full_name": row.try_get::<String, _>(2)?}}),
+    ))
 }
 
 async fn logout(State(state): AppStateRef, caller: Caller, headers: HeaderMap) -> ApiResult<StatusCode> {
     if let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")) {
         let _guard = state.db.write_lock.lock().await;
         let mut tx = state.db.pool.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1").bind(crate::blobs::sha256_hex(token.trim().as_bytes())).execute(&mut *tx).await?;
-        audit::append(&mut tx, Record { actor: &caller.actor(), action: "logout", document_id: None, org_id: None, detail: json!({}) }).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
+            .bind(crate::blobs::sha256_hex(token.trim().as_bytes()))
+            .execute(&mut *tx)
+            .await?;
+        audit::append(&mut tx, Record { actor: &caller.actor(), action: "logout", document_id: None, org_id: None, detail: json!({}) })
+            .await?;
         tx.commit().await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -146,7 +145,9 @@ async fn me(State(state): AppStateRef, caller: Caller) -> ApiResult<Json<Value>>
         Principal::User { id, username, full_name } => {
             json!({"kind": "user", "id": id, "username": username, "full_name": full_name, "memberships": memberships})
         }
-        Principal::Client { id, name, org_id, scopes } => json!({"kind": "client", "id": id, "name": name, "org_id": org_id, "scopes": scopes}),
+        Principal::Client { id, name, org_id, scopes } => {
+            json!({"kind": "client", "id": id, "name": name, "org_id": org_id, "scopes": scopes})
+        }
     }))
 }
 
@@ -210,7 +211,13 @@ async fn create_client(State(state): AppStateRef, caller: Caller, Json(req): Jso
         .await?;
     audit::append(
         &mut tx,
-        Record { actor: &caller.actor(), action: "client_created", document_id: None, org_id: Some(&req.org_id), detail: json!({"client": req.name, "scopes": req.scopes}) },
+        Record {
+            actor: &caller.actor(),
+            action: "client_created",
+            document_id: None,
+            org_id: Some(&req.org_id),
+            detail: json!({"client": req.name, "scopes": req.scopes}),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -226,10 +233,17 @@ struct DelegationRequest {
 }
 
 /// A role holder lets someone sign their stages for a time (a vice principal for the principal).
-async fn create_delegation(State(state): AppStateRef, caller: Caller, Json(req): Json<DelegationRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_delegation(
+    State(state): AppStateRef,
+    caller: Caller,
+    Json(req): Json<DelegationRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let me = caller.require_user()?.to_string();
     if !caller.has_role_in(&req.org_id, &req.role) {
-        return Err(ApiError::forbidden("you can only delegate a role you hold there", "chỉ được ủy quyền vai trò mà bạn đang giữ tại đơn vị đó"));
+        return Err(ApiError::forbidden(
+            "you can only delegate a role you hold there",
+            "chỉ được ủy quyền vai trò mà bạn đang giữ tại đơn vị đó",
+        ));
     }
     if req.valid_until <= now() {
         return Err(ApiError::bad_request("valid_until is in the past", "thời hạn ủy quyền đã qua"));
@@ -254,7 +268,13 @@ async fn create_delegation(State(state): AppStateRef, caller: Caller, Json(req):
         .await?;
     audit::append(
         &mut tx,
-        Record { actor: &caller.actor(), action: "delegated", document_id: None, org_id: Some(&req.org_id), detail: json!({"to": req.to_username, "role": req.role, "valid_until": req.valid_until}) },
+        Record {
+            actor: &caller.actor(),
+            action: "delegated",
+            document_id: None,
+            org_id: Some(&req.org_id),
+            detail: json!({"to": req.to_username, "role": req.role, "valid_until": req.valid_until}),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -344,7 +364,13 @@ async fn load_steps(pool: &sqlx::AnyPool, doc: &str, version: i64) -> Result<Vec
 }
 
 async fn load_document(pool: &sqlx::AnyPool, id: &str) -> Result<Option<DocRow>, sqlx::Error> {
-    sqlx::query(concat!("SELECT ", doc_columns!(), " FROM documents WHERE id = $1")).bind(id).fetch_optional(pool).await?.as_ref().map(doc_from_row).transpose()
+    sqlx::query(concat!("SELECT ", doc_columns!(), " FROM documents WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(doc_from_row)
+        .transpose()
 }
 
 /// The lowest stage with an unsigned step: the one being signed now.
@@ -437,7 +463,9 @@ fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(i64, i64)
         return Err(ApiError::bad_request("limit must be between 1 and 100", "limit phải từ 1 đến 100"));
     }
     let offset = match cursor {
-        Some(c) => c.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| ApiError::bad_request("invalid cursor", "cursor không hợp lệ"))?,
+        Some(c) => {
+            c.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| ApiError::bad_request("invalid cursor", "cursor không hợp lệ"))?
+        }
         None => 0,
     };
     Ok((limit, offset))
@@ -448,7 +476,8 @@ async fn list_documents(State(state): AppStateRef, caller: Caller, Query(q): Que
     let (limit, offset) = page_bounds(q.limit, q.cursor.as_deref())?;
     let tree = OrgTree::load(&state.db.pool).await?;
     // Candidates from SQL, the final word from `can_see` (one rule for lists and single reads).
-    let rows = sqlx::query(concat!("SELECT ", doc_columns!(), " FROM documents ORDER BY created_at DESC, id")).fetch_all(&state.db.pool).await?;
+    let rows =
+        sqlx::query(concat!("SELECT ", doc_columns!(), " FROM documents ORDER BY created_at DESC, id")).fetch_all(&state.db.pool).await?;
     let mut visible = Vec::new();
     for r in &rows {
         let doc = doc_from_row(r)?;
@@ -480,7 +509,12 @@ struct DownloadQuery {
     version: Option<i64>,
 }
 
-async fn download(State(state): AppStateRef, caller: Caller, Path(id): Path<String>, Query(q): Query<DownloadQuery>) -> ApiResult<Response> {
+async fn download(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<DownloadQuery>,
+) -> ApiResult<Response> {
     caller.require_scope("documents:read")?;
     let (doc, _, _) = visible_document(&state, &caller, &id).await?;
     let version = q.version.unwrap_or(doc.current_version);
@@ -498,16 +532,18 @@ async fn download(State(state): AppStateRef, caller: Caller, Path(id): Path<Stri
         let mut tx = state.db.pool.begin().await?;
         audit::append(
             &mut tx,
-            Record { actor: &caller.actor(), action: "download", document_id: Some(&doc.id), org_id: Some(&doc.org_id), detail: json!({"version": version, "sha256": sha}) },
+            Record {
+                actor: &caller.actor(),
+                action: "download",
+                document_id: Some(&doc.id),
+                org_id: Some(&doc.org_id),
+                detail: json!({"version": version, "sha256": sha}),
+            },
         )
         .await?;
         tx.commit().await?;
     }
-    Ok((
-        [(header::CONTENT_TYPE, "application/pdf".to_string()), (header::ETAG, format!("\"{sha}\""))],
-        bytes,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::ETAG, format!("\"{sha}\""))], bytes).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,7 +583,14 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 }
 
 /// Stores a successful response under the caller's key, inside the transaction of the change.
-async fn remember(tx: &mut sqlx::Transaction<'_, sqlx::Any>, caller: &Caller, headers: &HeaderMap, request_sha: &str, status: StatusCode, body: &Value) -> ApiResult<()> {
+async fn remember(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request_sha: &str,
+    status: StatusCode,
+    body: &Value,
+) -> ApiResult<()> {
     if let Some(key) = idempotency_key(headers)? {
         sqlx::query("INSERT INTO idempotency (owner, idem_key, request_sha256, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
             .bind(caller.owner())
@@ -592,7 +635,13 @@ fn check_pdf_upload(body: &[u8]) -> ApiResult<()> {
     Ok(())
 }
 
-async fn submit(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Query(q): Query<SubmitQuery>, body: Bytes) -> ApiResult<Response> {
+async fn submit(
+    State(state): AppStateRef,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(q): Query<SubmitQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
     caller.require_scope("documents:submit")?;
     let request_sha = request_digest(&[b"submit", q.title.as_bytes(), q.template.as_bytes(), &body]);
     if let Some(replay) = idempotent_replay(&state, &caller, &headers, &request_sha).await? {
@@ -605,7 +654,10 @@ async fn submit(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Q
         Principal::User { id, .. } => (id.clone(), caller.memberships.clone()),
         Principal::Client { org_id, .. } => {
             let username = q.on_behalf_of.as_deref().ok_or_else(|| {
-                ApiError::bad_request("an API client submits on behalf of a person: add on_behalf_of=USERNAME", "ứng dụng phải nộp thay một người: thêm on_behalf_of=TÊN")
+                ApiError::bad_request(
+                    "an API client submits on behalf of a person: add on_behalf_of=USERNAME",
+                    "ứng dụng phải nộp thay một người: thêm on_behalf_of=TÊN",
+                )
             })?;
             let id: String = sqlx::query("SELECT id FROM users WHERE username = $1")
                 .bind(username)
@@ -621,7 +673,10 @@ async fn submit(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Q
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
                 .collect::<Result<_, sqlx::Error>>()?;
             if !ms.iter().any(|(o, _)| tree.is_within(o, org_id)) {
-                return Err(ApiError::forbidden("that person is outside this client's organisation", "người này không thuộc đơn vị của ứng dụng"));
+                return Err(ApiError::forbidden(
+                    "that person is outside this client's organisation",
+                    "người này không thuộc đơn vị của ứng dụng",
+                ));
             }
             (id, ms)
         }
@@ -635,7 +690,12 @@ async fn submit(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Q
             match orgs[..] {
                 [one] => one.clone(),
                 [] => return Err(ApiError::forbidden("you hold no role in any organisation", "bạn chưa có vai trò tại đơn vị nào")),
-                _ => return Err(ApiError::bad_request("you belong to several organisations: add org=ID", "bạn thuộc nhiều đơn vị: thêm org=ID")),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "you belong to several organisations: add org=ID",
+                        "bạn thuộc nhiều đơn vị: thêm org=ID",
+                    ));
+                }
             }
         }
     };
@@ -658,7 +718,13 @@ async fn submit(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Q
     insert_version(&mut tx, &doc_id, 1, &original, &plan, created).await?;
     audit::append(
         &mut tx,
-        Record { actor: &caller.actor(), action: "submit", document_id: Some(&doc_id), org_id: Some(&org_id), detail: json!({"version": 1, "title": q.title, "sha256": original.1}) },
+        Record {
+            actor: &caller.actor(),
+            action: "submit",
+            document_id: Some(&doc_id),
+            org_id: Some(&org_id),
+            detail: json!({"version": 1, "title": q.title, "sha256": original.1}),
+        },
     )
     .await?;
     let doc = DocRow {
@@ -696,10 +762,17 @@ async fn load_template(state: &AppState, id: &str) -> ApiResult<Vec<Stage>> {
     serde_json::from_str(&stages).map_err(|e| ApiError::internal("reading a chain template", e))
 }
 
-async fn plan_steps(state: &AppState, tree: &OrgTree, stages: &[Stage], org_id: &str, submitter_id: &str) -> ApiResult<Vec<workflow::StepPlan>> {
-    let rows = sqlx::query("SELECT m.org_id, m.role, u.id, u.username FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY u.username")
-        .fetch_all(&state.db.pool)
-        .await?;
+async fn plan_steps(
+    state: &AppState,
+    tree: &OrgTree,
+    stages: &[Stage],
+    org_id: &str,
+    submitter_id: &str,
+) -> ApiResult<Vec<workflow::StepPlan>> {
+    let rows =
+        sqlx::query("SELECT m.org_id, m.role, u.id, u.username FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY u.username")
+            .fetch_all(&state.db.pool)
+            .await?;
     let members: Vec<(String, String, String, String)> =
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect::<Result<_, sqlx::Error>>()?;
     let holders = |org: &str, role: &str| -> Vec<(String, String)> {
@@ -766,7 +839,13 @@ async fn insert_version(
 }
 
 /// A returned document comes back as a new version; its chain starts again from the first stage.
-async fn resubmit(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+async fn resubmit(
+    State(state): AppStateRef,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     caller.require_scope("documents:submit")?;
     let request_sha = request_digest(&[b"resubmit", id.as_bytes(), &body]);
     if let Some(replay) = idempotent_replay(&state, &caller, &headers, &request_sha).await? {
@@ -799,12 +878,22 @@ async fn resubmit(State(state): AppStateRef, caller: Caller, headers: HeaderMap,
         .await?
         .rows_affected();
     if changed != 1 {
-        return Err(ApiError::conflict("concurrent_change", "the document changed meanwhile: reload it", "văn bản vừa thay đổi: hãy tải lại"));
+        return Err(ApiError::conflict(
+            "concurrent_change",
+            "the document changed meanwhile: reload it",
+            "văn bản vừa thay đổi: hãy tải lại",
+        ));
     }
     insert_version(&mut tx, &doc.id, version, &blobs, &plan, now()).await?;
     audit::append(
         &mut tx,
-        Record { actor: &caller.actor(), action: "resubmit", document_id: Some(&doc.id), org_id: Some(&doc.org_id), detail: json!({"version": version, "sha256": blobs.1}) },
+        Record {
+            actor: &caller.actor(),
+            action: "resubmit",
+            document_id: Some(&doc.id),
+            org_id: Some(&doc.org_id),
+            detail: json!({"version": version, "sha256": blobs.1}),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -842,7 +931,8 @@ async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<S
     let steps = load_steps(&state.db.pool, &doc.id, doc.current_version).await?;
     let tree = OrgTree::load(&state.db.pool).await?;
     let delegations = active_delegations(state, &me).await?;
-    let delegated = |s: &StepRow| delegations.iter().find(|(org, role, _)| *org == s.org_id && *role == s.role).map(|(_, _, from)| from.clone());
+    let delegated =
+        |s: &StepRow| delegations.iter().find(|(org, role, _)| *org == s.org_id && *role == s.role).map(|(_, _, from)| from.clone());
     let involved = steps.iter().any(|s| eligible(caller, s) || (s.assignee_id.is_none() && delegated(s).is_some()));
     if !can_see(caller, &doc, &steps, &tree) && !involved {
         return Err(ApiError::not_found("document"));
@@ -850,7 +940,11 @@ async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<S
     match doc.status.as_str() {
         "in_progress" => {}
         "completed" => {
-            return Err(ApiError::conflict("document_completed", "the chain is complete: the document can no longer change", "quy trình đã hoàn tất: văn bản không thể thay đổi"));
+            return Err(ApiError::conflict(
+                "document_completed",
+                "the chain is complete: the document can no longer change",
+                "quy trình đã hoàn tất: văn bản không thể thay đổi",
+            ));
         }
         other => {
             return Err(ApiError::conflict(
@@ -860,7 +954,8 @@ async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<S
             ));
         }
     }
-    let stage = current_stage(&steps).ok_or_else(|| ApiError::conflict("document_completed", "every stage is signed", "mọi bước đã được ký"))?;
+    let stage =
+        current_stage(&steps).ok_or_else(|| ApiError::conflict("document_completed", "every stage is signed", "mọi bước đã được ký"))?;
     let open: Vec<&StepRow> = steps.iter().filter(|s| s.stage == stage && s.signed_by.is_none()).collect();
     let (step, on_behalf_of) = if let Some(s) = open.iter().find(|s| eligible(caller, s)) {
         ((*s).clone(), None)
@@ -880,7 +975,10 @@ async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<S
         ));
     };
     if !step.allow_repeat && steps.iter().any(|s| s.signed_by.as_deref() == Some(me.as_str())) {
-        return Err(ApiError::forbidden("you already signed an earlier stage of this chain", "bạn đã ký một bước trước trong quy trình này"));
+        return Err(ApiError::forbidden(
+            "you already signed an earlier stage of this chain",
+            "bạn đã ký một bước trước trong quy trình này",
+        ));
     }
     let source_sha: String = sqlx::query("SELECT current_sha256 FROM versions WHERE document_id = $1 AND version = $2")
         .bind(&doc.id)
@@ -907,9 +1005,14 @@ async fn signer_key(state: &Arc<AppState>, user_id: &str) -> ApiResult<Arc<Signe
     if let Some(k) = state.keys.lock().expect("key cache lock").get(user_id) {
         return Ok(k.clone());
     }
-    let spec: Option<String> = sqlx::query("SELECT key_spec FROM users WHERE id = $1").bind(user_id).fetch_one(&state.db.pool).await?.try_get(0)?;
+    let spec: Option<String> =
+        sqlx::query("SELECT key_spec FROM users WHERE id = $1").bind(user_id).fetch_one(&state.db.pool).await?.try_get(0)?;
     let spec: KeySpecRecord = spec.as_deref().and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
-        ApiError::unprocessable("no_signing_key", "no signing key is set up for you: ask the administrator", "bạn chưa được cấu hình khóa ký: hãy liên hệ quản trị viên")
+        ApiError::unprocessable(
+            "no_signing_key",
+            "no signing key is set up for you: ask the administrator",
+            "bạn chưa được cấu hình khóa ký: hãy liên hệ quản trị viên",
+        )
     })?;
     let opened = tokio::task::spawn_blocking(move || -> Result<SignerKey, String> {
         let key_password = spec.key_password_env.as_deref().and_then(|v| std::env::var(v).ok());
@@ -919,7 +1022,13 @@ async fn signer_key(state: &Arc<AppState>, user_id: &str) -> ApiResult<Arc<Signe
     })
     .await
     .map_err(|e| ApiError::internal("opening a signing key", e))?
-    .map_err(|e| ApiError::unprocessable("signing_key_unusable", format!("your signing key cannot be used: {e}"), format!("không dùng được khóa ký của bạn: {e}")))?;
+    .map_err(|e| {
+        ApiError::unprocessable(
+            "signing_key_unusable",
+            format!("your signing key cannot be used: {e}"),
+            format!("không dùng được khóa ký của bạn: {e}"),
+        )
+    })?;
     let opened = Arc::new(opened);
     state.keys.lock().expect("key cache lock").insert(user_id.to_string(), opened.clone());
     Ok(opened)
@@ -963,7 +1072,11 @@ async fn commit_signature(state: &AppState, caller: &Caller, t: &SignTarget, new
         .rows_affected();
     if moved != 1 || signed != 1 {
         // Dropping the transaction rolls back; the new blob stays unreferenced.
-        return Err(ApiError::conflict("concurrent_change", "the document changed while you signed: reload and sign again", "văn bản vừa thay đổi trong lúc ký: hãy tải lại và ký lại"));
+        return Err(ApiError::conflict(
+            "concurrent_change",
+            "the document changed while you signed: reload and sign again",
+            "văn bản vừa thay đổi trong lúc ký: hãy tải lại và ký lại",
+        ));
     }
     let remaining: i64 = sqlx::query("SELECT COUNT(*) FROM steps WHERE document_id = $1 AND version = $2 AND signed_by IS NULL")
         .bind(&t.doc.id)
@@ -972,7 +1085,12 @@ async fn commit_signature(state: &AppState, caller: &Caller, t: &SignTarget, new
         .await?
         .try_get(0)?;
     let status = if remaining == 0 { "completed" } else { "in_progress" };
-    sqlx::query("UPDATE documents SET status = $1, updated_at = $2 WHERE id = $3").bind(status).bind(at).bind(&t.doc.id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE documents SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(at)
+        .bind(&t.doc.id)
+        .execute(&mut *tx)
+        .await?;
     audit::append(
         &mut tx,
         Record {
@@ -997,7 +1115,13 @@ fn approval_for(caller: &Caller, t: &SignTarget, reason: Option<String>) -> Appr
     Approval { field: t.step.field.clone(), certify: t.certify, signer_name: name, reason }
 }
 
-async fn approve(State(state): AppStateRef, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+async fn approve(
+    State(state): AppStateRef,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let req: ApproveRequest = if body.is_empty() { ApproveRequest::default() } else { parse_json(&body)? };
     let request_sha = request_digest(&[b"approve", id.as_bytes(), &body]);
     if let Some(replay) = idempotent_replay(&state, &caller, &headers, &request_sha).await? {
@@ -1028,12 +1152,17 @@ async fn approve(State(state): AppStateRef, caller: Caller, headers: HeaderMap, 
 
 fn signing_failure(e: &signing::SigningError) -> ApiError {
     match e {
-        signing::SigningError::Pades(kyso_pades::Error::Certificate(m)) => {
-            ApiError::unprocessable("certificate_unusable", format!("your certificate cannot sign: {m}"), format!("chứng thư số của bạn không dùng để ký được: {m}"))
-        }
-        signing::SigningError::Pades(kyso_pades::Error::Key(k)) | signing::SigningError::Key(k) => {
-            ApiError::new(StatusCode::BAD_GATEWAY, "key_backend_failed", format!("the signing key did not sign: {k}"), format!("khóa ký không thực hiện được việc ký: {k}"))
-        }
+        signing::SigningError::Pades(kyso_pades::Error::Certificate(m)) => ApiError::unprocessable(
+            "certificate_unusable",
+            format!("your certificate cannot sign: {m}"),
+            format!("chứng thư số của bạn không dùng để ký được: {m}"),
+        ),
+        signing::SigningError::Pades(kyso_pades::Error::Key(k)) | signing::SigningError::Key(k) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "key_backend_failed",
+            format!("the signing key did not sign: {k}"),
+            format!("khóa ký không thực hiện được việc ký: {k}"),
+        ),
         other => pdf_error(other),
     }
 }
@@ -1048,7 +1177,12 @@ struct ReturnRequest {
 }
 
 /// Anyone who could sign the current stage may instead return the document, with a reason.
-async fn return_document(State(state): AppStateRef, caller: Caller, Path(id): Path<String>, Json(req): Json<ReturnRequest>) -> ApiResult<Json<Value>> {
+async fn return_document(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<ReturnRequest>,
+) -> ApiResult<Json<Value>> {
     if req.reason.trim().is_empty() {
         return Err(ApiError::bad_request("say why the document is returned", "cần nêu lý do trả lại"));
     }
@@ -1067,11 +1201,21 @@ async fn return_document(State(state): AppStateRef, caller: Caller, Path(id): Pa
             .await?
             .rows_affected();
         if changed != 1 {
-            return Err(ApiError::conflict("concurrent_change", "the document changed meanwhile: reload it", "văn bản vừa thay đổi: hãy tải lại"));
+            return Err(ApiError::conflict(
+                "concurrent_change",
+                "the document changed meanwhile: reload it",
+                "văn bản vừa thay đổi: hãy tải lại",
+            ));
         }
         audit::append(
             &mut tx,
-            Record { actor: &caller.actor(), action: "return", document_id: Some(&id), org_id: Some(&target.doc.org_id), detail: json!({"version": target.doc.current_version, "stage": target.step.stage, "reason": req.reason}) },
+            Record {
+                actor: &caller.actor(),
+                action: "return",
+                document_id: Some(&id),
+                org_id: Some(&target.doc.org_id),
+                detail: json!({"version": target.doc.current_version, "stage": target.step.stage, "reason": req.reason}),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -1118,7 +1262,8 @@ async fn approve_batch(State(state): AppStateRef, caller: Caller, Json(req): Jso
     }
     if !targets.is_empty() {
         let key = signer_key(&state, &me).await?;
-        let items: Vec<(String, Approval)> = targets.iter().map(|t| (t.source_sha.clone(), approval_for(&caller, t, req.reason.clone()))).collect();
+        let items: Vec<(String, Approval)> =
+            targets.iter().map(|t| (t.source_sha.clone(), approval_for(&caller, t, req.reason.clone()))).collect();
         let blobs = state.blobs.clone();
         let outcomes = tokio::task::spawn_blocking(move || signing::sign_stages_batch(&blobs, &items, &key))
             .await
@@ -1142,7 +1287,8 @@ async fn approve_batch(State(state): AppStateRef, caller: Caller, Json(req): Jso
 async fn inbox(State(state): AppStateRef, caller: Caller) -> ApiResult<Json<Value>> {
     let me = caller.require_user()?.to_string();
     let delegations = active_delegations(&state, &me).await?;
-    let rows = sqlx::query(concat!("SELECT ", doc_columns!(), " FROM documents WHERE status = 'in_progress'")).fetch_all(&state.db.pool).await?;
+    let rows =
+        sqlx::query(concat!("SELECT ", doc_columns!(), " FROM documents WHERE status = 'in_progress'")).fetch_all(&state.db.pool).await?;
     let mut items = Vec::new();
     for r in &rows {
         let doc = doc_from_row(r)?;
@@ -1150,7 +1296,8 @@ async fn inbox(State(state): AppStateRef, caller: Caller) -> ApiResult<Json<Valu
         let Some(stage) = current_stage(&steps) else { continue };
         let signed_before = steps.iter().any(|s| s.signed_by.as_deref() == Some(me.as_str()));
         for s in steps.iter().filter(|s| s.stage == stage && s.signed_by.is_none()) {
-            let delegated_from = delegations.iter().find(|(o, r, _)| s.assignee_id.is_none() && *o == s.org_id && *r == s.role).map(|d| d.2.clone());
+            let delegated_from =
+                delegations.iter().find(|(o, r, _)| s.assignee_id.is_none() && *o == s.org_id && *r == s.role).map(|d| d.2.clone());
             if (eligible(&caller, s) || delegated_from.is_some()) && (s.allow_repeat || !signed_before) {
                 items.push(json!({"document_id": doc.id, "title": doc.title, "version": doc.current_version, "stage": s.stage,
                     "stage_name": s.stage_name, "field": s.field, "deadline": s.deadline, "overdue": s.deadline < now(),
@@ -1183,7 +1330,9 @@ async fn verify(State(state): AppStateRef, caller: Caller, Query(q): Query<Verif
     let report = tokio::task::spawn_blocking(move || kyso_validate::validate(&body, &ctx))
         .await
         .map_err(|e| ApiError::internal("validating", e))?
-        .map_err(|e| ApiError::unprocessable("invalid_pdf", format!("the file cannot be validated: {e}"), format!("không kiểm tra được tệp: {e}")))?;
+        .map_err(|e| {
+            ApiError::unprocessable("invalid_pdf", format!("the file cannot be validated: {e}"), format!("không kiểm tra được tệp: {e}"))
+        })?;
     Ok(match format {
         "text" => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], kyso_report::to_text(&report, lang)).into_response(),
         _ => ([(header::CONTENT_TYPE, "application/json")], kyso_report::to_json(&report)).into_response(),
@@ -1230,11 +1379,17 @@ async fn audit_entries(State(state): AppStateRef, caller: Caller, Query(q): Quer
 fn audit_scope(caller: &Caller) -> ApiResult<Vec<String>> {
     match &caller.principal {
         Principal::Client { org_id, scopes, .. } if scopes.iter().any(|s| s == "audit:read") => Ok(vec![org_id.clone()]),
-        Principal::Client { .. } => Err(ApiError::forbidden("this API client lacks the scope audit:read", "ứng dụng này không có quyền audit:read")),
+        Principal::Client { .. } => {
+            Err(ApiError::forbidden("this API client lacks the scope audit:read", "ứng dụng này không có quyền audit:read"))
+        }
         Principal::User { .. } => {
-            let orgs: Vec<String> = caller.memberships.iter().filter(|(_, r)| r == "auditor" || r == "admin").map(|(o, _)| o.clone()).collect();
+            let orgs: Vec<String> =
+                caller.memberships.iter().filter(|(_, r)| r == "auditor" || r == "admin").map(|(o, _)| o.clone()).collect();
             if orgs.is_empty() {
-                return Err(ApiError::forbidden("only auditors and administrators read the audit trail", "chỉ kiểm tra viên và quản trị viên được xem nhật ký"));
+                return Err(ApiError::forbidden(
+                    "only auditors and administrators read the audit trail",
+                    "chỉ kiểm tra viên và quản trị viên được xem nhật ký",
+                ));
             }
             Ok(orgs)
         }

@@ -102,11 +102,13 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<Entry, sqlx::Error> {
 
 /// Entries with `seq > after`, at most `limit`, in order.
 pub async fn entries(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Entry>, sqlx::Error> {
-    let rows = sqlx::query("SELECT seq, at, actor, action, document_id, org_id, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, document_id, org_id, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(entry_from_row).collect()
 }
 

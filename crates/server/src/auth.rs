@@ -26,10 +26,7 @@ pub const OVERSEEING_ROLES: &[&str] = &["head_of_group", "vice_principal", "prin
 pub const SCOPES: &[&str] = &["documents:read", "documents:submit", "verify", "audit:read"];
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal("hashing a password", e))
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| ApiError::internal("hashing a password", e))
 }
 
 /// Constant work whether or not the user exists: an unknown name is checked against a dummy hash.
@@ -99,10 +96,9 @@ impl Caller {
         match &self.principal {
             Principal::User { .. } => Ok(()),
             Principal::Client { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
-            Principal::Client { .. } => Err(ApiError::forbidden(
-                format!("this API client lacks the scope {scope}"),
-                format!("ứng dụng này không có quyền {scope}"),
-            )),
+            Principal::Client { .. } => {
+                Err(ApiError::forbidden(format!("this API client lacks the scope {scope}"), format!("ứng dụng này không có quyền {scope}")))
+            }
         }
     }
 

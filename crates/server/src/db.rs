@@ -163,9 +163,7 @@ pub struct Org {
 
 pub async fn all_orgs(pool: &AnyPool) -> Result<Vec<Org>, sqlx::Error> {
     let rows = sqlx::query("SELECT id, parent_id, level, name FROM orgs ORDER BY name").fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| Ok(Org { id: r.try_get(0)?, parent_id: r.try_get(1)?, level: r.try_get(2)?, name: r.try_get(3)? }))
-        .collect()
+    rows.iter().map(|r| Ok(Org { id: r.try_get(0)?, parent_id: r.try_get(1)?, level: r.try_get(2)?, name: r.try_get(3)? })).collect()
 }
 
 /// The organisation tree in memory (small: a district has hundreds of units).

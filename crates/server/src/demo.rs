@@ -102,7 +102,12 @@ pub async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Se
             .bind(key_spec)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)").bind(&id).bind(*org).bind(*role).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(*org)
+            .bind(*role)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)")
         .bind("lesson-plan")
@@ -112,7 +117,13 @@ pub async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Se
         .await?;
     crate::audit::append(
         &mut tx,
-        crate::audit::Record { actor: "system", action: "demo_seeded", document_id: None, org_id: None, detail: json!({"people": PEOPLE.len()}) },
+        crate::audit::Record {
+            actor: "system",
+            action: "demo_seeded",
+            document_id: None,
+            org_id: None,
+            detail: json!({"people": PEOPLE.len()}),
+        },
     )
     .await?;
     tx.commit().await?;

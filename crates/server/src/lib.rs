@@ -145,15 +145,6 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://kyso:s3cret@127.0.0.1/kyso"), "postgres://kyso:***@127.0.0.1/kyso");
-        assert_eq!(super::redact("sqlite:///tmp/k.db"), "sqlite:///tmp/k.db");
-    }
-}
-
 /// Structured logs on stderr (`RUST_LOG` filters; `KYSO_LOG_FORMAT=json` for JSON lines).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -186,7 +177,8 @@ pub fn audit_export_blocking(database_url: &str, out: &mut dyn std::io::Write) -
         let db = db::Db::connect(database_url).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
         let mut after = 0;
         loop {
-            let page = audit::entries(&db.pool, after, 1000).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
+            let page =
+                audit::entries(&db.pool, after, 1000).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
             let Some(last) = page.last() else { return Ok(after) };
             after = last.seq;
             for e in &page {
@@ -194,4 +186,13 @@ pub fn audit_export_blocking(database_url: &str, out: &mut dyn std::io::Write) -
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://kyso:s3cret@127.0.0.1/kyso"), "postgres://kyso:***@127.0.0.1/kyso");
+        assert_eq!(super::redact("sqlite:///tmp/k.db"), "sqlite:///tmp/k.db");
+    }
 }

@@ -54,6 +54,9 @@ pub struct StepPlan {
     pub deadline: i64,
 }
 
+/// Lists (user id, username) of the holders of a role in an organisation.
+pub type Holders<'a> = &'a dyn Fn(&str, &str) -> Vec<(String, String)>;
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct PlanError {
     pub en: String,
@@ -68,7 +71,7 @@ pub fn plan(
     org_id: &str,
     submitter_id: &str,
     now: i64,
-    holders: &dyn Fn(&str, &str) -> Vec<(String, String)>,
+    holders: Holders<'_>,
 ) -> Result<Vec<StepPlan>, PlanError> {
     if stages.is_empty() {
         return Err(PlanError { en: "the chain template has no stage".into(), vi: "mẫu quy trình không có bước nào".into() });
@@ -79,8 +82,18 @@ pub fn plan(
     for (i, stage) in stages.iter().enumerate() {
         deadline += stage.days.max(0) * 86_400;
         let org = stage.levels.iter().find_map(|level| ancestors.iter().find(|o| &o.level == level)).ok_or_else(|| PlanError {
-            en: format!("stage {} ({}) needs a unit at level {} above the submitter's, and there is none", i + 1, stage.name, stage.levels.join(" or ")),
-            vi: format!("bước {} ({}) cần một đơn vị cấp {} phía trên người nộp, nhưng không có", i + 1, stage.name, stage.levels.join(" hoặc ")),
+            en: format!(
+                "stage {} ({}) needs a unit at level {} above the submitter's, and there is none",
+                i + 1,
+                stage.name,
+                stage.levels.join(" or ")
+            ),
+            vi: format!(
+                "bước {} ({}) cần một đơn vị cấp {} phía trên người nộp, nhưng không có",
+                i + 1,
+                stage.name,
+                stage.levels.join(" hoặc ")
+            ),
         })?;
         let base = StepPlan {
             stage: i,

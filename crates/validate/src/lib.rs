@@ -7,6 +7,7 @@
 //! (issue 4). Those are reported as messages, and `Context::require_revocation` is false.
 #![forbid(unsafe_code)]
 
+pub mod chain;
 mod cms_check;
 mod diff;
 mod path;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL server for the tests (idempotent): its own cluster under
+# target/kyso-pg, on 127.0.0.1:55432, trust authentication on loopback, database and role "kyso".
+# Prints the URL to use. Needs Debian's postgresql package (scripts/test.sh installs it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=55432
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found under /usr/lib/postgresql" >&2; exit 1; }
+dir=$(pwd)/target/kyso-pg
+mkdir -p "$dir"
+as_db_user=()
+if [ "$(id -u)" = 0 ]; then
+  # initdb refuses to run as root: the cluster belongs to the postgres system user.
+  chown postgres: "$dir"
+  as_db_user=(runuser -u postgres --)
+fi
+if [ ! -f "$dir/data/PG_VERSION" ]; then
+  "${as_db_user[@]}" "$bindir/initdb" -D "$dir/data" --auth=trust --username=postgres --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+fi
+if ! "${as_db_user[@]}" "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+  "${as_db_user[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+fi
+psql_cmd=(psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
+"${psql_cmd[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'kyso'" | grep -q 1 || "${psql_cmd[@]}" -c "CREATE ROLE kyso LOGIN CREATEDB"
+"${psql_cmd[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'kyso'" | grep -q 1 || "${psql_cmd[@]}" -c "CREATE DATABASE kyso OWNER kyso"
+echo "postgres://kyso@127.0.0.1:$port/kyso"
