@@ -9,6 +9,7 @@ mod keyfiles;
 mod ltv;
 mod phone;
 mod pkcs11;
+mod service;
 mod sign_matrix;
 mod verify;
 mod visible;

@@ -6,6 +6,7 @@ pub mod csc2_double;
 pub mod csc_double;
 pub mod http_double;
 pub mod phone_double;
+pub mod service;
 pub mod softhsm;
 
 use std::path::{Path, PathBuf};

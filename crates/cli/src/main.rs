@@ -116,9 +116,9 @@ struct ServeArgs {
     /// Seed an empty database with a district, a school, people for every role and test keys.
     #[arg(long)]
     demo: bool,
-    /// How long a login lasts, in minutes.
-    #[arg(long, default_value_t = 480)]
-    session_minutes: i64,
+    /// How long a login lasts, in seconds (8 hours by default).
+    #[arg(long, default_value_t = 8 * 3600)]
+    session_ttl: i64,
     /// Largest accepted upload, in megabytes.
     #[arg(long, default_value_t = 100)]
     max_upload_mb: usize,
@@ -741,7 +741,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         data_dir: args.data_dir,
         database_url: args.database_url,
         trust_anchors: trust,
-        session_ttl_secs: args.session_minutes.max(1) * 60,
+        session_ttl_secs: args.session_ttl.max(1),
         max_upload_bytes: args.max_upload_mb.max(1) * 1024 * 1024,
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))

@@ -25,7 +25,7 @@ pub use phone::{PhoneKey, PhoneProvider, PollState, Polling};
 use std::sync::Once;
 
 /// rustls needs one process-wide crypto provider; `ring` keeps aws-lc-sys out of the build.
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -6,11 +6,11 @@ use crate::AppState;
 use crate::audit::{self, Record};
 use crate::auth::{self, Caller, OVERSEEING_ROLES, Principal};
 use crate::db::{self, OrgTree, new_id, now};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, JsonBody, QueryParams, RawBody};
 use crate::signing::{self, Approval, SignerKey};
 use crate::workflow::{self, Stage};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -78,7 +78,7 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(state): AppStateRef, Json(req): Json<LoginRequest>) -> ApiResult<Json<Value>> {
+async fn login(State(state): AppStateRef, JsonBody(req): JsonBody<LoginRequest>) -> ApiResult<Json<Value>> {
     let row = sqlx::query("SELECT id, password_hash, full_name FROM users WHERE username = $1")
         .bind(&req.username)
         .fetch_optional(&state.db.pool)
@@ -180,7 +180,11 @@ fn default_client_days() -> i64 {
 
 /// An administrator registers ministry software for their organisation (or one below it); the
 /// token is shown once, in this response.
-async fn create_client(State(state): AppStateRef, caller: Caller, Json(req): Json<ClientRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_client(
+    State(state): AppStateRef,
+    caller: Caller,
+    JsonBody(req): JsonBody<ClientRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_user()?;
     let tree = OrgTree::load(&state.db.pool).await?;
     if tree.get(&req.org_id).is_none() {
@@ -236,7 +240,7 @@ struct DelegationRequest {
 async fn create_delegation(
     State(state): AppStateRef,
     caller: Caller,
-    Json(req): Json<DelegationRequest>,
+    JsonBody(req): JsonBody<DelegationRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let me = caller.require_user()?.to_string();
     if !caller.has_role_in(&req.org_id, &req.role) {
@@ -471,7 +475,7 @@ fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(i64, i64)
     Ok((limit, offset))
 }
 
-async fn list_documents(State(state): AppStateRef, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+async fn list_documents(State(state): AppStateRef, caller: Caller, QueryParams(q): QueryParams<ListQuery>) -> ApiResult<Json<Value>> {
     caller.require_scope("documents:read")?;
     let (limit, offset) = page_bounds(q.limit, q.cursor.as_deref())?;
     let tree = OrgTree::load(&state.db.pool).await?;
@@ -513,7 +517,7 @@ async fn download(
     State(state): AppStateRef,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<DownloadQuery>,
+    QueryParams(q): QueryParams<DownloadQuery>,
 ) -> ApiResult<Response> {
     caller.require_scope("documents:read")?;
     let (doc, _, _) = visible_document(&state, &caller, &id).await?;
@@ -639,7 +643,7 @@ async fn submit(
     State(state): AppStateRef,
     caller: Caller,
     headers: HeaderMap,
-    Query(q): Query<SubmitQuery>,
+    QueryParams(q): QueryParams<SubmitQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
     caller.require_scope("documents:submit")?;
@@ -1181,7 +1185,7 @@ async fn return_document(
     State(state): AppStateRef,
     caller: Caller,
     Path(id): Path<String>,
-    Json(req): Json<ReturnRequest>,
+    JsonBody(req): JsonBody<ReturnRequest>,
 ) -> ApiResult<Json<Value>> {
     if req.reason.trim().is_empty() {
         return Err(ApiError::bad_request("say why the document is returned", "cần nêu lý do trả lại"));
@@ -1233,7 +1237,7 @@ struct BatchRequest {
 
 /// A principal approves many documents in one step: one key operation for the lot where the
 /// backend allows (one phone confirmation). Each document succeeds or fails on its own.
-async fn approve_batch(State(state): AppStateRef, caller: Caller, Json(req): Json<BatchRequest>) -> ApiResult<Json<Value>> {
+async fn approve_batch(State(state): AppStateRef, caller: Caller, JsonBody(req): JsonBody<BatchRequest>) -> ApiResult<Json<Value>> {
     let me = caller.require_user()?.to_string();
     if req.document_ids.is_empty() || req.document_ids.len() > 2000 {
         return Err(ApiError::bad_request("give between 1 and 2000 document ids", "cần từ 1 đến 2000 văn bản"));
@@ -1318,7 +1322,12 @@ struct VerifyQuery {
     lang: Option<String>,
 }
 
-async fn verify(State(state): AppStateRef, caller: Caller, Query(q): Query<VerifyQuery>, body: Bytes) -> ApiResult<Response> {
+async fn verify(
+    State(state): AppStateRef,
+    caller: Caller,
+    QueryParams(q): QueryParams<VerifyQuery>,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
     caller.require_scope("verify")?;
     check_pdf_upload(&body)?;
     let format = q.format.as_deref().unwrap_or("json");
@@ -1347,7 +1356,7 @@ struct AuditQuery {
 
 /// Auditors and administrators read the entries of their organisation and those below it;
 /// entries without an organisation (logins) only administrators of a root unit see.
-async fn audit_entries(State(state): AppStateRef, caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Value>> {
+async fn audit_entries(State(state): AppStateRef, caller: Caller, QueryParams(q): QueryParams<AuditQuery>) -> ApiResult<Json<Value>> {
     let scope_orgs = audit_scope(&caller)?;
     let (limit, _) = page_bounds(q.limit.or(Some(100)), None)?;
     let tree = OrgTree::load(&state.db.pool).await?;

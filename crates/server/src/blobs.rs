@@ -21,9 +21,16 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 impl BlobStore {
+    /// Opens (creating) the store. Temporary files left by a process that was killed are
+    /// removed: no row can name them, as a blob is renamed into place before any row is written.
+    /// Only one server process may use a data folder at a time.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(root.join("tmp"))?;
+        let tmp = root.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        for entry in std::fs::read_dir(&tmp)? {
+            let _ = std::fs::remove_file(entry?.path());
+        }
         Ok(BlobStore { root })
     }
 

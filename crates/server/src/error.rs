@@ -73,3 +73,58 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// `Json<T>` whose rejections (bad JSON, wrong content type) answer in the error shape.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "bad_request",
+                format!("invalid JSON body: {}", rejection.body_text()),
+                format!("nội dung JSON không hợp lệ: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections answer in the error shape.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(QueryParams(v)),
+            Err(rejection) => Err(ApiError::bad_request(
+                format!("invalid query parameters: {}", rejection.body_text()),
+                format!("tham số truy vấn không hợp lệ: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// The raw request body (a PDF), with "too large" in the error shape.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(RawBody(b)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "bad_request" },
+                format!("the request body cannot be read: {}", rejection.body_text()),
+                format!("không đọc được nội dung yêu cầu (có thể tệp quá lớn): {}", rejection.body_text()),
+            )),
+        }
+    }
+}
