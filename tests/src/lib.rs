@@ -30,7 +30,9 @@ pub fn pki(name: &str) -> PathBuf {
 /// The `kyso` binary of this build (the test command builds it before running the tests).
 pub fn kyso_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    // Tests run from target/<profile>/deps, bench binaries from target/<profile>.
+    let here = exe.parent().expect("the executable's folder");
+    let dir = if here.ends_with("deps") { here.parent().expect("target/<profile>") } else { here };
     let bin = dir.join("kyso");
     assert!(bin.exists(), "{} is missing: run `cargo build -p kyso-cli` first (the README's test command does)", bin.display());
     bin

@@ -586,9 +586,11 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
 }
 
-/// Stores a successful response under the caller's key, inside the transaction of the change.
-async fn remember(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// Stores a successful response under the caller's key (when the request has one), so a retry
+/// gets the same answer. Written after the change commits: a crash in between makes the retry run
+/// again, which the chain's own checks then refuse (the stage is already signed).
+async fn store_replay(
+    state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     request_sha: &str,
@@ -596,15 +598,18 @@ async fn remember(
     body: &Value,
 ) -> ApiResult<()> {
     if let Some(key) = idempotency_key(headers)? {
-        sqlx::query("INSERT INTO idempotency (owner, idem_key, request_sha256, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
-            .bind(caller.owner())
-            .bind(key)
-            .bind(request_sha)
-            .bind(status.as_u16() as i64)
-            .bind(body.to_string())
-            .bind(now())
-            .execute(&mut **tx)
-            .await?;
+        let _guard = state.db.write_lock.lock().await;
+        sqlx::query(
+            "INSERT INTO idempotency (owner, idem_key, request_sha256, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(caller.owner())
+        .bind(key)
+        .bind(request_sha)
+        .bind(status.as_u16() as i64)
+        .bind(body.to_string())
+        .bind(now())
+        .execute(&state.db.pool)
+        .await?;
     }
     Ok(())
 }
@@ -747,12 +752,7 @@ async fn submit(
     drop(_guard);
     let steps = load_steps(&state.db.pool, &doc_id, 1).await?;
     let body = document_json(&state, &doc, &steps).await?;
-    {
-        let _guard = state.db.write_lock.lock().await;
-        let mut tx = state.db.pool.begin().await?;
-        remember(&mut tx, &caller, &headers, &request_sha, StatusCode::CREATED, &body).await?;
-        tx.commit().await?;
-    }
+    store_replay(&state, &caller, &headers, &request_sha, StatusCode::CREATED, &body).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -905,10 +905,7 @@ async fn resubmit(
     let doc = load_document(&state.db.pool, &doc.id).await?.ok_or_else(|| ApiError::not_found("document"))?;
     let steps = load_steps(&state.db.pool, &doc.id, version).await?;
     let body = document_json(&state, &doc, &steps).await?;
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
-    remember(&mut tx, &caller, &headers, &request_sha, StatusCode::CREATED, &body).await?;
-    tx.commit().await?;
+    store_replay(&state, &caller, &headers, &request_sha, StatusCode::CREATED, &body).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -1147,10 +1144,7 @@ async fn approve(
     let doc = load_document(&state.db.pool, &id).await?.ok_or_else(|| ApiError::not_found("document"))?;
     let steps = load_steps(&state.db.pool, &id, doc.current_version).await?;
     let body = document_json(&state, &doc, &steps).await?;
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
-    remember(&mut tx, &caller, &headers, &request_sha, StatusCode::OK, &body).await?;
-    tx.commit().await?;
+    store_replay(&state, &caller, &headers, &request_sha, StatusCode::OK, &body).await?;
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
