@@ -5,6 +5,8 @@
 //! Errors are `anyhow` here on purpose: this is configuration at the edge, where the message
 //! (which file, which variable) matters more than the type; the crates below keep typed errors.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 
 use anyhow::{Context, Result, anyhow, bail};
