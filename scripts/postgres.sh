@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL server for the tests (idempotent): its own cluster under
-# target/kyso-pg, on 127.0.0.1:55432, trust authentication on loopback, database and role "kyso".
+# target/kyso-pg, on 127.0.0.1 from port 55432 up (the first free one), trust authentication on loopback, database and role "kyso".
 # Prints the URL to use. Needs Debian's postgresql package (scripts/test.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port=55432
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found under /usr/lib/postgresql" >&2; exit 1; }
 dir=$(pwd)/target/kyso-pg
@@ -18,7 +18,12 @@ fi
 if [ ! -f "$dir/data/PG_VERSION" ]; then
   "${as_db_user[@]}" "$bindir/initdb" -D "$dir/data" --auth=trust --username=postgres --encoding=UTF8 --locale=C.UTF-8 >/dev/null
 fi
-if ! "${as_db_user[@]}" "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+if "${as_db_user[@]}" "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+  port=$(sed -n 4p "$dir/data/postmaster.pid")   # the running server's port
+else
+  # Another checkout's server may hold a port: take the first free one.
+  port=55432
+  while port_busy "$port"; do port=$((port + 1)); done
   "${as_db_user[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
 fi

@@ -181,3 +181,56 @@ fn b_lt_validates_later_from_embedded_data_alone() {
     );
     assert!(!again.exists());
 }
+
+/// B-LTA: a DSS, then a document timestamp over it; renewal adds a fresh DSS and a second
+/// document timestamp. Judged offline by pyHanko's AdES validation and by `kyso verify`; a byte
+/// changed under the document timestamp is caught.
+#[test]
+fn b_lta_document_timestamps_and_renewal() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal-two-pages.pdf");
+    let (lta, renewed) = (dir.path().join("lta.pdf"), dir.path().join("renewed.pdf"));
+    {
+        let services = Animator::start();
+        sign(&input, &lta, RSA, &["--level", "b-lta", "--tsa", &services.tsa()]);
+        let out = kyso(&[
+            "augment",
+            &lta.display().to_string(),
+            "-o",
+            &renewed.display().to_string(),
+            "--level",
+            "b-lta",
+            "--tsa",
+            &services.tsa(),
+        ]);
+        assert!(out.status.success(), "renewal: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let _exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let root = pki("root.cert.pem").display().to_string();
+    for (file, document_timestamps) in [(&lta, 1), (&renewed, 2)] {
+        assert!(adesverify(file).ends_with(":VALID"), "{}: {}", file.display(), adesverify(file));
+        qpdf_no_worse(&input, file).unwrap();
+        let out = kyso(&["verify", &file.display().to_string(), "--trust", &root, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sigs = json["signatures"].as_array().unwrap();
+        assert_eq!(sigs.len(), 1 + document_timestamps);
+        assert_eq!(sigs[0]["level"], "PAdES-B-LTA");
+        for ts in &sigs[1..] {
+            assert_eq!((ts["level"].as_str(), ts["subfilter"].as_str()), (Some("DOCUMENT-TIMESTAMP"), Some("ETSI.RFC3161")));
+            assert_eq!(ts["indication"], "TOTAL-PASSED", "{ts}");
+            assert!(ts["timestamp_time"].is_string());
+        }
+    }
+    // Change one byte the last document timestamp covers (the catalog's /DSS key of the renewal).
+    let mut bytes = std::fs::read(&renewed).unwrap();
+    let at = bytes.windows(5).rposition(|w| w == b"/DSS ").expect("the catalog names the DSS");
+    bytes[at + 3] = b'X';
+    let tampered = dir.path().join("tampered.pdf");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let out = kyso(&["verify", &tampered.display().to_string(), "--trust", &root, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = json["signatures"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["indication"].as_str(), last["sub_indication"].as_str()), (Some("TOTAL-FAILED"), Some("HASH_FAILURE")), "{last}");
+}

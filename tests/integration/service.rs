@@ -175,6 +175,29 @@ fn walk_the_chain(backend: Backend) {
         assert_eq!(api.get(&format!("/documents/{doc}"), &bao).json["current_stage"], 2);
     }
 
+    // Delegation: the vice principal may not sign the principal's stage, until the principal
+    // delegates it; the signature then records on whose behalf it was made.
+    let pho = api.login("pho");
+    assert_eq!(approve(&api, &pho, &ids[0]).status, 403, "a vice principal sees the document but holds no stage of it");
+    let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+    let r = api.post(
+        "/delegations",
+        &pho,
+        Body::Json(json!({"to_username": "pho", "org_id": "school", "role": "principal", "valid_until": until})),
+    );
+    expect(&r, "POST", "/api/v1/delegations", 403);
+    let r = api.post(
+        "/delegations",
+        &minh,
+        Body::Json(json!({"to_username": "pho", "org_id": "school", "role": "principal", "valid_until": until})),
+    );
+    expect(&r, "POST", "/api/v1/delegations", 201);
+    assert_eq!(api.get("/inbox", &pho).json["items"].as_array().unwrap().len(), 3, "the delegated stages wait for the vice principal");
+    let r = approve(&api, &pho, &ids[0]);
+    expect(&r, "POST", "/api/v1/documents/{id}/approve", 200);
+    let principal_step = r.json["steps"].as_array().unwrap().iter().find(|s| s["stage"] == 2).unwrap().clone();
+    assert_eq!((principal_step["signed_by"].as_str(), principal_step["on_behalf_of"].as_str()), (Some("pho"), Some("minh")));
+
     // API clients: an administrator registers one with read scope only.
     let r = api.post("/clients", &admin, Body::Json(json!({"name": "qlnt", "org_id": "school", "scopes": ["documents:read"]})));
     expect(&r, "POST", "/api/v1/clients", 201);

@@ -60,9 +60,13 @@ enum Command {
         input: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
-        /// Only b-lt is supported for now.
-        #[arg(long, default_value = "b-lt")]
-        level: String,
+        /// b-lt: add a DSS; b-lta: a DSS, then a document timestamp (run again before the last
+        /// timestamp's TSA certificate expires to renew: a fresh DSS and a new timestamp).
+        #[arg(long, value_enum, default_value_t = Level::BLt)]
+        level: Level,
+        /// The timestamping authority for b-lta.
+        #[arg(long)]
+        tsa: Option<String>,
     },
     /// List the form fields and signatures of a PDF.
     Fields { input: PathBuf },
@@ -279,6 +283,9 @@ enum Level {
     /// B-T plus a DSS with the certificates, OCSP responses and CRLs (long-term validation).
     #[value(name = "b-lt")]
     BLt,
+    /// B-LT plus a document timestamp (ETSI.RFC3161) over everything, DSS included.
+    #[value(name = "b-lta")]
+    BLta,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -342,13 +349,7 @@ fn main() {
         Command::Sign(args) => sign(args),
         Command::SignBatch(args) => sign_batch(args),
         Command::Fields { input } => fields(&input),
-        Command::Augment { input, output, level } => {
-            if level != "b-lt" {
-                eprintln!("kyso: error: augment supports --level b-lt only (b-t for foreign signatures and b-lta are not built yet)");
-                std::process::exit(1);
-            }
-            augment_file(&input, &output)
-        }
+        Command::Augment { input, output, level, tsa } => augment(&input, &output, level, tsa.as_deref()),
         Command::Verify { input, trust, format, lang, at, expect_chain } => {
             match verify(&input, &trust, format, lang, at.as_deref(), expect_chain.as_deref()) {
                 Ok(code) => std::process::exit(code),
@@ -477,7 +478,7 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
         signing_time: now.pdf_date(),
         appearance,
         // A timestamp token with its TSA certificate fits in a few kilobytes.
-        reserve_extra: if matches!(style.level, Level::BT | Level::BLt) { 12 * 1024 } else { 0 },
+        reserve_extra: if matches!(style.level, Level::BT | Level::BLt | Level::BLta) { 12 * 1024 } else { 0 },
     })
 }
 
@@ -492,14 +493,12 @@ fn sign(args: SignArgs) -> Result<()> {
     check_revocation(&args.style, &chain)?;
     let tsa = match (args.style.level, &args.style.tsa) {
         (Level::BB, _) => None,
-        (Level::BT | Level::BLt, Some(url)) => {
-            let secs = std::env::var("KYSO_TSA_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-            Some(kyso_ltv::HttpTsa::new(url, std::time::Duration::from_secs(secs)).map_err(|e| anyhow!(e))?)
-        }
-        (Level::BT | Level::BLt, None) => bail!("--level b-t and b-lt need a timestamping authority: give --tsa URL"),
+        (_, Some(url)) => Some(http_tsa(url)?),
+        (_, None) => bail!("--level b-t, b-lt and b-lta need a timestamping authority: give --tsa URL"),
     };
-    // B-LT: sign into a temporary file beside the output, then add the DSS into the output.
-    let lt_stage = if args.style.level == Level::BLt {
+    // B-LT(A): sign into a temporary file beside the output, then add the DSS (and the document
+    // timestamp) into the output.
+    let lt_stage = if matches!(args.style.level, Level::BLt | Level::BLta) {
         let dir = args.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         Some(tempfile::NamedTempFile::new_in(dir).context("cannot create a temporary file")?)
     } else {
@@ -519,10 +518,36 @@ fn sign(args: SignArgs) -> Result<()> {
     })
     .with_context(|| format!("cannot sign {}", args.input.display()))?;
     if let Some(stage) = lt_stage {
-        augment_file(stage.path(), &args.output)
-            .with_context(|| format!("cannot add long-term validation data to {}", args.output.display()))?;
+        let level = args.style.level;
+        augment(stage.path(), &args.output, level, args.style.tsa.as_deref())?;
     }
     Ok(())
+}
+
+fn http_tsa(url: &str) -> Result<kyso_ltv::HttpTsa> {
+    let secs = std::env::var("KYSO_TSA_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    kyso_ltv::HttpTsa::new(url, std::time::Duration::from_secs(secs)).map_err(|e| anyhow!(e))
+}
+
+/// `kyso augment`: B-LT adds a DSS; B-LTA adds a DSS, then a document timestamp over it.
+fn augment(input: &Path, output: &Path, level: Level, tsa: Option<&str>) -> Result<()> {
+    match level {
+        Level::BLt => augment_file(input, output).with_context(|| format!("cannot add long-term validation data to {}", output.display())),
+        Level::BLta => {
+            let tsa = http_tsa(tsa.ok_or_else(|| anyhow!("--level b-lta needs a timestamping authority: give --tsa URL"))?)?;
+            let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let with_dss = tempfile::NamedTempFile::new_in(dir).context("cannot create a temporary file")?;
+            augment_file(input, with_dss.path())
+                .with_context(|| format!("cannot add long-term validation data to {}", output.display()))?;
+            let mut doc = Document::open(BufReader::new(File::open(with_dss.path())?))?;
+            write_atomically(output, |out| {
+                kyso_pades::add_document_timestamp(&mut doc, out, &tsa, DigestAlgorithm::Sha256)?;
+                Ok(())
+            })
+            .with_context(|| format!("cannot add a document timestamp to {}", output.display()))
+        }
+        Level::BB | Level::BT => bail!("augment raises signatures to b-lt or b-lta (b-t for signatures made elsewhere is not built)"),
+    }
 }
 
 /// Adds a DSS (PAdES B-LT) with every signature's certificates and their current OCSP

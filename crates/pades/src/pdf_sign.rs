@@ -249,3 +249,47 @@ pub fn sign_detached<R: Read>(mut data: R, chain: &CertChain, key: &dyn SigningK
     kyso_keys::verify_digest(&chain.signer_spki_der()?, algorithm, &tbs, &signature)?;
     cms_build::assemble(chain, algorithm, attrs, &signature, None)
 }
+
+/// Room for a document timestamp token: a TSA's SignedData with its certificate chain fits in a
+/// few kilobytes; 16 KiB leaves space for long chains.
+pub const DOCUMENT_TIMESTAMP_CAPACITY: usize = 16 * 1024;
+
+/// PAdES B-LTA: appends a document timestamp (`/Type /DocTimeStamp`, SubFilter `ETSI.RFC3161`) in
+/// a new invisible field, over every byte of the file as it stands (DSS included). The token is
+/// checked before it is embedded (status, nonce, the imprint is this revision's digest, TSA
+/// signature and key usage). Returns the token's time as the TSA wrote it.
+pub fn add_document_timestamp<R: Read + Seek, W: Write + Seek>(
+    doc: &mut Document<R>,
+    out: &mut W,
+    tsa: &dyn crate::tsp::TimestampSource,
+    digest: kyso_keys::DigestAlgorithm,
+) -> Result<String> {
+    let request = SignatureRequest {
+        field: None,
+        placement: Placement::Invisible,
+        entries: Dict::new()
+            .with(b"Type", Object::name(b"DocTimeStamp"))
+            .with(b"Filter", Object::name(b"Adobe.PPKLite"))
+            .with(b"SubFilter", Object::name(b"ETSI.RFC3161")),
+        capacity: DOCUMENT_TIMESTAMP_CAPACITY,
+        certify: None,
+        lock: None,
+        appearance: None,
+    };
+    let mut update = Update::new(doc);
+    doc.add_signature(&mut update, &request)?;
+    let mut hasher = digest.hasher();
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
+    let hole = update.write(doc, &mut buffered, &mut |chunk| hasher.update(chunk))?.expect("a timestamp update always has a hole");
+    buffered.flush()?;
+    drop(buffered);
+    let (token, verified) = crate::tsp::fetch(tsa, digest, &hasher.finalize())?;
+    if token.len() > DOCUMENT_TIMESTAMP_CAPACITY {
+        return Err(Error::Timestamp(format!(
+            "the TSA's token ({} bytes) does not fit the reserved {DOCUMENT_TIMESTAMP_CAPACITY}",
+            token.len()
+        )));
+    }
+    hole.embed(out, &token)?;
+    Ok(verified.info.gen_time().0)
+}

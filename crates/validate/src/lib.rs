@@ -16,7 +16,7 @@ pub mod report;
 pub use report::{Attack, Coverage, Indication, Message, Modifications, Report, SignatureReport, Signer};
 
 use cms_check::CmsFailure;
-use der::Encode;
+use der::{Decode, Encode};
 use kyso_pdf::{Document, Object};
 use report::msg;
 use std::io::Cursor;
@@ -73,7 +73,10 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
             .push(msg("cấu trúc tham chiếu chéo của tệp bị hỏng", "the file's cross-reference data is damaged; it was read by scanning"));
     }
     let fields = doc.fields().unwrap_or_default();
-    let has_revocation_data = doc.dss().map(|d| !d.ocsps.is_empty() || !d.crls.is_empty()).unwrap_or(false);
+    let dss = doc.dss().unwrap_or_default();
+    let has_revocation_data = !dss.ocsps.is_empty() || !dss.crls.is_empty();
+    // Certificates the DSS carries help build paths (a document timestamp's TSA chain, say).
+    let dss_certs: Vec<Certificate> = dss.certs.iter().filter_map(|c| Certificate::from_der(c).ok()).collect();
     let cert_sig = doc
         .catalog()
         .ok()
@@ -86,7 +89,8 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
             _ => continue,
         };
         let docmdp = if Some(sig_ref) == cert_sig { certification } else { None };
-        let mut r = check_signature(data, &ends, &field.name, &sig, ctx, docmdp, &mut doc);
+        let file = FileView { data, ends: &ends, dss_certs: &dss_certs };
+        let mut r = check_signature(&file, &field.name, &sig, ctx, docmdp, &mut doc);
         r.certification = docmdp;
         if has_revocation_data && r.level == "PAdES-B-T" {
             r.level = "PAdES-B-LT".into();
@@ -95,18 +99,37 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
     }
     // In signing order: by where the signed revision ends.
     report.signatures.sort_by_key(|s| s.revision_end);
+    // B-LTA: validation data, then a valid document timestamp over it, after the signature.
+    let doc_ts_ends: Vec<u64> = report
+        .signatures
+        .iter()
+        .filter(|s| s.level == "DOCUMENT-TIMESTAMP" && s.indication == Indication::TotalPassed)
+        .map(|s| s.revision_end)
+        .collect();
+    for s in report.signatures.iter_mut().filter(|s| s.level == "PAdES-B-LT") {
+        if doc_ts_ends.iter().any(|e| *e > s.revision_end) {
+            s.level = "PAdES-B-LTA".into();
+        }
+    }
     Ok(report)
 }
 
+/// The whole file as validation sees it: bytes, where each revision ends, the DSS certificates.
+struct FileView<'a> {
+    data: &'a [u8],
+    ends: &'a [u64],
+    dss_certs: &'a [Certificate],
+}
+
 fn check_signature(
-    data: &[u8],
-    ends: &[u64],
+    file: &FileView,
     field: &str,
     sig: &kyso_pdf::Dict,
     ctx: &Context,
     docmdp: Option<i64>,
     doc: &mut Document<Cursor<&[u8]>>,
 ) -> SignatureReport {
+    let (data, ends, dss_certs) = (file.data, file.ends, file.dss_certs);
     let text = |k: &[u8]| sig.get(k).and_then(Object::as_bytes).map(kyso_pdf::fields::decode_text);
     let mut r = SignatureReport {
         field: field.to_string(),
@@ -195,7 +218,19 @@ fn check_signature(
     } else {
         Coverage::Partial
     };
-    // 2. The CMS.
+    // 2. The CMS (a document timestamp's token is judged on its own).
+    if r.subfilter == "ETSI.RFC3161" {
+        check_document_timestamp(&mut r, data, (a, b, end), &contents, ctx);
+        if r.intact && judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig) {
+            let token = doc_timestamp_token(&contents);
+            if let Some(t) = token.as_ref().and_then(|t| kyso_pades::tsp::verify_token(t, None).ok()) {
+                let at = t.info.gen_time().1.unwrap_or(ctx.validation_time_unix);
+                let pool: Vec<Certificate> = t.certificates.iter().chain(dss_certs).cloned().collect();
+                judge_path(&mut r, &t.tsa_certificate, &pool, ctx, at.max(ctx.validation_time_unix));
+            }
+        }
+        return r;
+    }
     let detached = matches!(r.subfilter.as_str(), "ETSI.CAdES.detached" | "adbe.pkcs7.detached");
     if !detached {
         r.indication = Indication::Indeterminate;
@@ -316,7 +351,25 @@ fn check_signature(
             }
         }
     }
-    // 3. What came after.
+    if !judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig) {
+        return r;
+    }
+    let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).cloned().collect();
+    judge_path(&mut r, signer, &pool, ctx, ctx.validation_time_unix);
+    r
+}
+
+/// Step 3: what the revisions after this signature changed. Returns false when that already
+/// decides the verdict (disallowed changes).
+fn judge_later_changes(
+    r: &mut SignatureReport,
+    data: &[u8],
+    end: u64,
+    ends: &[u64],
+    docmdp: Option<i64>,
+    doc: &mut Document<Cursor<&[u8]>>,
+    sig: &kyso_pdf::Dict,
+) -> bool {
     let locks = field_locks(doc, sig);
     let findings = diff::analyse(data, end, ends, docmdp, &|name: &str| locks.as_ref().is_some_and(|l| l.locks(name)));
     r.modifications = if findings.disallowed || r.coverage == Coverage::Partial {
@@ -339,10 +392,14 @@ fn check_signature(
     if r.modifications == Modifications::Disallowed {
         r.indication = Indication::TotalFailed;
         r.sub_indication = Some("DISALLOWED_MODIFICATIONS".into());
-        return r;
+        return false;
     }
-    // 4. The certificate path.
-    match path::build(signer, &facts.certificates, &ctx.trust_anchors, ctx.validation_time_unix) {
+    true
+}
+
+/// Step 4: the path from `subject` to a trust anchor, at `at` (Unix seconds).
+fn judge_path(r: &mut SignatureReport, subject: &Certificate, pool: &[Certificate], ctx: &Context, at: u64) {
+    match path::build(subject, pool, &ctx.trust_anchors, at) {
         Ok(chain) => {
             r.trusted = true;
             if let Some(s) = r.signer.as_mut() {
@@ -362,7 +419,72 @@ fn check_signature(
             r.messages.push(msg(vi, en));
         }
     }
-    r
+}
+
+fn doc_timestamp_token(contents: &[u8]) -> Option<cms::content_info::ContentInfo> {
+    let sd = cms_check::parse(contents).ok()?;
+    let der = sd.to_der().ok()?;
+    Some(cms::content_info::ContentInfo {
+        content_type: const_oid::db::rfc5911::ID_SIGNED_DATA,
+        content: der::asn1::Any::from_der(&der).ok()?,
+    })
+}
+
+/// A document timestamp (PAdES B-LTA): the token must stamp exactly the bytes its ByteRange
+/// covers, be a valid RFC 3161 token, and come from a TSA (the path is judged by the caller).
+fn check_document_timestamp(r: &mut SignatureReport, data: &[u8], (a, b, end): (u64, u64, u64), contents: &[u8], _ctx: &Context) {
+    r.level = "DOCUMENT-TIMESTAMP".into();
+    r.signing_time = None;
+    let Some(token) = doc_timestamp_token(contents) else {
+        r.indication = Indication::TotalFailed;
+        r.sub_indication = Some("FORMAT_FAILURE".into());
+        r.attacks.push(Attack::Usf);
+        r.messages.push(msg("dấu thời gian tài liệu không đọc được", "the document timestamp is not an RFC 3161 token"));
+        return;
+    };
+    let alg = kyso_pades::tsp::verify_token(&token, None)
+        .ok()
+        .and_then(|t| kyso_keys::DigestAlgorithm::from_oid(&t.info.message_imprint.hash_algorithm.oid));
+    let Some(alg) = alg else {
+        r.indication = Indication::TotalFailed;
+        r.sub_indication = Some("FORMAT_FAILURE".into());
+        r.messages
+            .push(msg("dấu thời gian tài liệu không hợp lệ", "the document timestamp token does not verify or uses an unknown digest"));
+        return;
+    };
+    let mut h = alg.hasher();
+    h.update(&data[..a as usize]);
+    h.update(&data[b as usize..end as usize]);
+    match kyso_pades::tsp::verify_token(&token, Some(&h.finalize())) {
+        Ok(t) => {
+            r.intact = true;
+            r.digest_algorithm = Some(alg.name().to_string());
+            r.timestamp_time = Some(t.info.gen_time().0);
+            let tsa = &t.tsa_certificate;
+            let v = tsa.tbs_certificate().validity();
+            r.signer = Some(Signer {
+                name: subject_cn(tsa),
+                organization: tsa.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned()),
+                issuer: tsa.tbs_certificate().issuer().to_string(),
+                certificate_sha256: tsa
+                    .to_der()
+                    .map(|d| kyso_keys::DigestAlgorithm::Sha256.digest(&d).iter().map(|b| format!("{b:02x}")).collect())
+                    .unwrap_or_default(),
+                not_before: v.not_before.to_string(),
+                not_after: v.not_after.to_string(),
+                chain: Vec::new(),
+            });
+        }
+        Err(e) => {
+            let copied = e.to_string().contains("another value");
+            r.indication = Indication::TotalFailed;
+            r.sub_indication = Some(if copied { "HASH_FAILURE" } else { "TIMESTAMP_FAILURE" }.into());
+            if copied {
+                r.attacks.push(Attack::Usf);
+            }
+            r.messages.push(msg("dấu thời gian tài liệu không khớp với tài liệu", e.to_string()));
+        }
+    }
 }
 
 fn subject_cn(c: &Certificate) -> String {
