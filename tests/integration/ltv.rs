@@ -2,58 +2,7 @@
 //! `certomancer animate` over the test PKI's generated configuration).
 
 use kyso_tests::*;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The test PKI's certificates name 127.0.0.1:9009 in their AIA and CRL distribution points, so
-/// the services run there, one test at a time.
-static SERVICES_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-struct Animator {
-    child: Child,
-    port: u16,
-    _exclusive: std::sync::MutexGuard<'static, ()>,
-}
-
-impl Animator {
-    fn start() -> Animator {
-        let exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
-        let port = 9009;
-        let child = Command::new("certomancer")
-            .args([
-                "--config",
-                &pki("certomancer.yml").display().to_string(),
-                "--service-url-prefix",
-                &format!("http://127.0.0.1:{port}"),
-                "animate",
-                "--port",
-                &port.to_string(),
-                "--no-web-ui",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("certomancer runs (the README's test command installs certomancer[web-api])");
-        let a = Animator { child, port, _exclusive: exclusive };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "certomancer animate did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        a
-    }
-
-    fn tsa(&self) -> String {
-        format!("http://127.0.0.1:{}/kyso/tsa/tsa", self.port)
-    }
-}
-
-impl Drop for Animator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn b_t_signatures_carry_a_checked_timestamp() {

@@ -352,3 +352,35 @@ fn service_survives_sigkill_during_signing() {
     let r = api.get("/audit/verify", &api.login("admin"));
     assert_eq!(r.json["intact"], true, "the audit chain survives the kill: {}", r.json);
 }
+
+/// Signing-time revocation over REST: with `--require-revocation` and the responders down, the
+/// approval is refused (503, nothing signed); with certomancer's OCSP responder up it goes
+/// through, and the audit entry records the answer.
+#[test]
+fn service_checks_revocation_when_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(Backend::Sqlite, dir.path());
+    let data = dir.path().join("data");
+    let pdf = lesson_plan();
+    let id;
+    {
+        let _nothing_on_the_services_port = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+        let server = Server::start(&data, &db, &["--require-revocation"]);
+        let api = server.api();
+        let huong = api.login("huong");
+        id = submit(&api, &huong, "Giao an", &pdf, None).json["id"].as_str().unwrap().to_string();
+        let r = approve(&api, &huong, &id);
+        expect(&r, "POST", "/api/v1/documents/{id}/approve", 503);
+        assert_eq!(r.code(), "revocation_unavailable");
+        assert_eq!(api.get(&format!("/documents/{id}"), &huong).json["current_stage"], 0, "nothing was signed");
+    }
+    let _services = Animator::start();
+    let server = Server::start(&data, &db, &["--require-revocation"]);
+    let api = server.api();
+    let huong = api.login("huong");
+    expect(&approve(&api, &huong, &id), "POST", "/api/v1/documents/{id}/approve", 200);
+    let audit = api.get("/audit", &api.login("kiemdinh"));
+    let sign = audit.json["items"].as_array().unwrap().iter().find(|e| e["action"] == "sign").expect("a sign entry").clone();
+    let detail: serde_json::Value = serde_json::from_str(sign["detail"].as_str().unwrap()).unwrap();
+    assert!(detail["revocation"].as_str().unwrap().starts_with("good (http://127.0.0.1:9009/"), "{detail}");
+}

@@ -212,3 +212,53 @@ pub fn signable_inputs() -> Vec<PathBuf> {
 pub fn file_name(p: &Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
+
+/// certomancer animate: the test PKI's OCSP responder, CRLs and TSA. The certificates name 127.0.0.1:9009 in their AIA and CRL distribution points, so
+/// the services run there, one test at a time.
+pub static SERVICES_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub struct Animator {
+    child: std::process::Child,
+    port: u16,
+    _exclusive: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Animator {
+    pub fn start() -> Animator {
+        let exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+        let port = 9009;
+        let child = std::process::Command::new("certomancer")
+            .args([
+                "--config",
+                &pki("certomancer.yml").display().to_string(),
+                "--service-url-prefix",
+                &format!("http://127.0.0.1:{port}"),
+                "animate",
+                "--port",
+                &port.to_string(),
+                "--no-web-ui",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("certomancer runs (the README's test command installs certomancer[web-api])");
+        let a = Animator { child, port, _exclusive: exclusive };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "certomancer animate did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        a
+    }
+
+    pub fn tsa(&self) -> String {
+        format!("http://127.0.0.1:{}/kyso/tsa/tsa", self.port)
+    }
+}
+
+impl Drop for Animator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

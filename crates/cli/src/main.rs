@@ -120,6 +120,9 @@ struct ServeArgs {
     /// Seed an empty database with a district, a school, people for every role and test keys.
     #[arg(long)]
     demo: bool,
+    /// Refuse to sign when the signer's revocation status (OCSP, else CRL) cannot be checked.
+    #[arg(long)]
+    require_revocation: bool,
     /// How long a login lasts, in seconds (8 hours by default).
     #[arg(long, default_value_t = 8 * 3600)]
     session_ttl: i64,
@@ -582,7 +585,7 @@ fn check_revocation(style: &SignStyle, chain: &CertChain) -> Result<()> {
         return Ok(());
     }
     let secs = std::env::var("KYSO_OCSP_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(15);
-    match kyso_ltv::check_ocsp(chain.signer(), &chain.0, std::time::Duration::from_secs(secs)) {
+    match kyso_ltv::check_revocation(chain.signer(), &chain.0, std::time::Duration::from_secs(secs)) {
         kyso_ltv::Revocation::Good { .. } => Ok(()),
         kyso_ltv::Revocation::Revoked { since } => {
             let since = readable_time(&since);
@@ -768,6 +771,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         trust_anchors: trust,
         session_ttl_secs: args.session_ttl.max(1),
         max_upload_bytes: args.max_upload_mb.max(1) * 1024 * 1024,
+        require_revocation: args.require_revocation,
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))
 }

@@ -139,6 +139,112 @@ pub fn fetch_crl(cert: &x509_cert::Certificate, timeout: Duration) -> Result<Vec
     resp.bytes().map(|b| b.to_vec()).map_err(|e| format!("cannot read the CRL at {url}: {e}"))
 }
 
+/// The CRL distribution point URL of `cert` (the first HTTP one).
+fn crl_url(cert: &x509_cert::Certificate) -> Option<String> {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let (_, dps) = cert.tbs_certificate().get_extension::<x509_cert::ext::pkix::CrlDistributionPoints>().ok().flatten()?;
+    dps.0.iter().find_map(|dp| match &dp.distribution_point {
+        Some(DistributionPointName::FullName(names)) => names.iter().find_map(|n| match n {
+            GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+fn find_issuer(
+    cert: &x509_cert::Certificate,
+    pool: &[x509_cert::Certificate],
+    timeout: Duration,
+) -> Result<x509_cert::Certificate, String> {
+    match pool.iter().find(|c| c.tbs_certificate().subject() == cert.tbs_certificate().issuer() && kyso_pades::certinfo::issued_by(cert, c))
+    {
+        Some(i) => Ok(i.clone()),
+        None => fetch_issuer(cert, timeout),
+    }
+}
+
+/// Looks `cert` up in the CRL its distribution point names (signature and issuer checked).
+pub fn check_crl(cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate], timeout: Duration) -> Revocation {
+    let issuer = match find_issuer(cert, pool, timeout) {
+        Ok(i) => i,
+        Err(e) => return Revocation::Unavailable(e),
+    };
+    let url = crl_url(cert).unwrap_or_default();
+    match fetch_crl(cert, timeout).and_then(|der| kyso_pades::crl::check(&der, cert, &issuer).map(|s| (s, der)).map_err(|e| e.to_string()))
+    {
+        Ok((kyso_pades::crl::CrlStatus::NotRevoked { .. }, der)) => Revocation::Good { responder: format!("CRL {url}"), response: der },
+        Ok((kyso_pades::crl::CrlStatus::Revoked { since }, _)) => Revocation::Revoked { since: unix_to_generalized(since) },
+        Err(e) => Revocation::Unavailable(e),
+    }
+}
+
+fn unix_to_generalized(secs: u64) -> String {
+    der::DateTime::from_unix_duration(Duration::from_secs(secs))
+        .map(|t| format!("{:04}{:02}{:02}{:02}{:02}{:02}Z", t.year(), t.month(), t.day(), t.hour(), t.minutes(), t.seconds()))
+        .unwrap_or_default()
+}
+
+/// The signing-time check of Vietnam's rules: OCSP first, then the latest CRL when the responder
+/// cannot answer. `Unavailable` carries both reasons.
+pub fn check_revocation(cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate], timeout: Duration) -> Revocation {
+    match check_ocsp(cert, pool, timeout) {
+        Revocation::Unavailable(ocsp_why) => match check_crl(cert, pool, timeout) {
+            Revocation::Unavailable(crl_why) => Revocation::Unavailable(format!("OCSP: {ocsp_why}; CRL: {crl_why}")),
+            other => other,
+        },
+        Revocation::Unknown => match check_crl(cert, pool, timeout) {
+            Revocation::Unavailable(_) => Revocation::Unknown,
+            other => other,
+        },
+        other => other,
+    }
+}
+
+/// Signing-time revocation answers kept for as long as they hold: a good answer until the
+/// evidence's own next update (at most `max_age`), an unreachable service for a minute, so a
+/// busy server neither asks the CA for every signature nor hammers a responder that is down.
+pub struct RevocationCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (Revocation, u64)>>,
+    max_age: u64,
+}
+
+impl RevocationCache {
+    pub fn new(max_age: Duration) -> Self {
+        RevocationCache { entries: Default::default(), max_age: max_age.as_secs() }
+    }
+
+    /// [`check_revocation`], answered from the cache while the last answer still holds at `now`.
+    pub fn check(&self, cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate], timeout: Duration, now: u64) -> Revocation {
+        use der::Encode;
+        let key = cert.to_der().unwrap_or_default();
+        if let Some((answer, until)) = self.entries.lock().expect("cache lock").get(&key)
+            && *until > now
+        {
+            return answer.clone();
+        }
+        let answer = check_revocation(cert, pool, timeout);
+        let until = match &answer {
+            Revocation::Good { response, .. } => {
+                now + evidence_lifetime(response, cert, pool, now).unwrap_or(self.max_age).min(self.max_age)
+            }
+            Revocation::Revoked { .. } => u64::MAX,
+            Revocation::Unknown | Revocation::Unavailable(_) => now + 60,
+        };
+        self.entries.lock().expect("cache lock").insert(key, (answer.clone(), until));
+        answer
+    }
+}
+
+/// Seconds until the evidence's next update (OCSP nextUpdate or CRL nextUpdate), if it says.
+fn evidence_lifetime(der: &[u8], cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate], now: u64) -> Option<u64> {
+    let issuer = pool.iter().find(|c| kyso_pades::certinfo::issued_by(cert, c))?;
+    if let Ok(kyso_pades::crl::CrlStatus::NotRevoked { next_update: Some(next), .. }) = kyso_pades::crl::check(der, cert, issuer) {
+        return next.checked_sub(now);
+    }
+    kyso_pades::ocsp::next_update(der).and_then(|next| next.checked_sub(now))
+}
+
 /// Validation material for the DSS: every certificate, and an OCSP response (when the
 /// certificate names a responder) and a CRL (when it names one) for each non-root certificate.
 pub fn gather(certs: &[x509_cert::Certificate], timeout: Duration) -> Result<kyso_pdf::ValidationData, String> {

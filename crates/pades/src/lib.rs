@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod certinfo;
 pub mod cms_build;
+pub mod crl;
 mod error;
 pub mod ess;
 pub mod ocsp;

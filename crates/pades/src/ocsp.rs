@@ -196,3 +196,23 @@ pub fn check_response(der_resp: &[u8], cert: &Certificate, issuer: &Certificate)
         CertStatus::Unknown(_) => Status::Unknown,
     })
 }
+
+/// The nextUpdate of a DER OCSP response's first answer (Unix seconds), when it gives one. Used
+/// to keep an answer no longer than it holds; the response itself is checked elsewhere.
+pub fn next_update(der_resp: &[u8]) -> Option<u64> {
+    let resp = OcspResponse::from_der(der_resp).ok()?;
+    let basic = BasicOcspResponse::from_der(resp.response_bytes?.response.as_bytes()).ok()?;
+    let next = basic.tbs_response_data.responses.first()?.next_update.as_ref()?;
+    Some(next.decode_as::<der::asn1::GeneralizedTime>().ok()?.to_unix_duration().as_secs())
+}
+
+/// A GeneralizedTime as OCSP writes it (`20250601000000Z`, fractions allowed) in Unix seconds.
+pub fn parse_generalized_time(text: &str) -> Option<u64> {
+    let digits = text.get(..14)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !text.ends_with('Z') {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| digits[r].parse::<u16>().ok();
+    let t = der::DateTime::new(n(0..4)?, n(4..6)? as u8, n(6..8)? as u8, n(8..10)? as u8, n(10..12)? as u8, n(12..14)? as u8).ok()?;
+    Some(t.unix_duration().as_secs())
+}

@@ -34,6 +34,9 @@ pub struct Config {
     pub trust_anchors: Vec<PathBuf>,
     pub session_ttl_secs: i64,
     pub max_upload_bytes: usize,
+    /// Refuse to sign when the signer's revocation status cannot be checked (otherwise: a
+    /// warning in the log and the audit entry).
+    pub require_revocation: bool,
 }
 
 impl Config {
@@ -68,6 +71,8 @@ pub struct AppState {
     pub keys: Mutex<HashMap<String, Arc<signing::SignerKey>>>,
     /// Striped per-document locks: one signature at a time per document, in this process.
     pub document_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Signing-time OCSP/CRL answers, kept as long as they hold.
+    pub revocation: kyso_ltv::RevocationCache,
 }
 
 impl AppState {
@@ -92,6 +97,7 @@ impl AppState {
             trust_anchors,
             keys: Mutex::new(HashMap::new()),
             document_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            revocation: kyso_ltv::RevocationCache::new(std::time::Duration::from_secs(3600)),
         }))
     }
 
