@@ -21,6 +21,7 @@ fn b_t_signatures_carry_a_checked_timestamp() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for sig in json["signatures"].as_array().unwrap() {
         assert_eq!(sig["level"], "PAdES-B-T");
+        assert!(sig["messages"].to_string().contains("not revoked (http://127.0.0.1:9009/"), "asked online: {sig}");
         assert!(sig["timestamp_time"].as_str().is_some_and(|t| t.len() >= 15 && t.ends_with('Z')), "{sig}");
     }
 }
@@ -114,6 +115,7 @@ fn b_lt_validates_later_from_embedded_data_alone() {
     assert!(adesverify(&blt).ends_with(":VALID"), "B-LT: {}", adesverify(&blt));
     assert!(adesverify(&augmented).ends_with(":VALID"), "augmented: {}", adesverify(&augmented));
     assert!(adesverify(&bt).ends_with(":INVALID"), "control: a B-T file without the DSS cannot be validated offline: {}", adesverify(&bt));
+    // Online by default: the services are down, so the embedded OCSP response must carry it.
     let out = kyso(&["verify", &blt.display().to_string(), "--trust", &pki("root.cert.pem").display().to_string(), "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["signatures"][0]["level"], "PAdES-B-LT");
@@ -177,9 +179,46 @@ fn b_lta_document_timestamps_and_renewal() {
     bytes[at + 3] = b'X';
     let tampered = dir.path().join("tampered.pdf");
     std::fs::write(&tampered, &bytes).unwrap();
-    let out = kyso(&["verify", &tampered.display().to_string(), "--trust", &root, "--format", "json"]);
+    let out = kyso(&["verify", "--offline", &tampered.display().to_string(), "--trust", &root, "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let last = json["signatures"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["indication"].as_str(), last["sub_indication"].as_str()), (Some("TOTAL-FAILED"), Some("HASH_FAILURE")), "{last}");
+}
+
+/// The validator's revocation check: online (certomancer's responder) a revoked signer fails;
+/// with the services down it is INDETERMINATE (try later), or not checked with --offline; a
+/// B-LT file answers from its own DSS without the network.
+#[test]
+fn the_validator_checks_revocation_online_and_from_the_file() {
+    const REVOKED: Signer = Signer { stem: "revoked-teacher", extra: &["--no-revocation-check"] };
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal.pdf");
+    let (revoked, blt) = (dir.path().join("revoked.pdf"), dir.path().join("blt.pdf"));
+    let root = pki("root.cert.pem").display().to_string();
+    let verify = |file: &std::path::Path, extra: &[&str]| {
+        let f = file.display().to_string();
+        let mut args = vec!["verify", f.as_str(), "--trust", root.as_str(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = kyso(&args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        (out.status.code(), json["signatures"][0].clone())
+    };
+    sign(&input, &revoked, REVOKED, &[]);
+    {
+        let services = Animator::start();
+        sign(&input, &blt, RSA, &["--level", "b-lt", "--tsa", &services.tsa()]);
+        let (code, sig) = verify(&revoked, &[]);
+        assert_eq!((code, sig["sub_indication"].as_str()), (Some(1), Some("REVOKED")), "{sig}");
+        assert!(sig["messages"].to_string().contains("revoked on 2025-06-01"), "{sig}");
+    }
+    let _exclusive = SERVICES_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let (code, sig) = verify(&revoked, &[]);
+    assert_eq!((code, sig["sub_indication"].as_str()), (Some(2), Some("TRY_LATER")), "fails closed when nobody answers: {sig}");
+    let (code, sig) = verify(&revoked, &["--offline"]);
+    assert_eq!(code, Some(0), "offline and without evidence in the file: not checked, and said so: {sig}");
+    assert!(sig["messages"].to_string().contains("revocation status not checked"), "{sig}");
+    let (code, sig) = verify(&blt, &[]);
+    assert_eq!(code, Some(0), "{sig}");
+    assert!(sig["messages"].to_string().contains("not revoked (OCSP (trong tệp / embedded))"), "{sig}");
 }

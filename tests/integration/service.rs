@@ -140,9 +140,9 @@ fn walk_the_chain(backend: Backend) {
     assert!(ps.signatures == 4 && ps.valid == 4 && ps.total_document_signed, "pdfsig: {}", ps.text);
     let root = pki("root.cert.pem").display().to_string();
     let f = final_pdf.display().to_string();
-    let out = kyso(&["verify", &f, "--trust", &root, "--expect-chain", "teacher,head,principal,district"]);
+    let out = kyso(&["verify", "--offline", &f, "--trust", &root, "--expect-chain", "teacher,head,principal,district"]);
     assert!(out.status.success(), "kyso verify --expect-chain: {}", String::from_utf8_lossy(&out.stdout));
-    let out = kyso(&["verify", &f, "--trust", &root, "--expect-chain", "teacher,principal,head,district"]);
+    let out = kyso(&["verify", "--offline", &f, "--trust", &root, "--expect-chain", "teacher,principal,head,district"]);
     assert_eq!(out.status.code(), Some(1), "a wrong order must fail");
     // Version 1 is kept as it was: two signatures.
     let v1 = api.get(&format!("/documents/{id}/pdf?version=1"), &huong);
@@ -338,7 +338,7 @@ fn service_survives_sigkill_during_signing() {
         assert_eq!(approve(&api, &bao, id).status, 200);
         let file = dir.path().join(format!("{id}.pdf"));
         std::fs::write(&file, api.get(&format!("/documents/{id}/pdf"), &huong).bytes).unwrap();
-        let out = kyso(&["verify", &file.display().to_string(), "--trust", &root, "--format", "json"]);
+        let out = kyso(&["verify", "--offline", &file.display().to_string(), "--trust", &root, "--format", "json"]);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
         assert_eq!(report["signatures"].as_array().unwrap().len(), 2, "{id}: the PDF has exactly the recorded signatures");
         assert_eq!(report["indication"], "TOTAL-PASSED", "{id}");

@@ -15,7 +15,8 @@ const PYHANKO_TIME: u64 = 1_604_188_800;
 fn corpus_verdicts_match() {
     let dir = corpus().join("verdicts");
     let table = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
-    let ctx = Context { trust_anchors: anchors(&dir.join("pyhanko-testing-root.cert.pem")), validation_time_unix: PYHANKO_TIME };
+    let ctx =
+        Context { trust_anchors: anchors(&dir.join("pyhanko-testing-root.cert.pem")), validation_time_unix: PYHANKO_TIME, online: None };
     let mut failures = Vec::new();
     let mut checked = 0;
     for line in table.lines().skip(1) {
@@ -107,7 +108,7 @@ fn signed_chain(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn kyso_ctx() -> Context {
-    Context { trust_anchors: anchors(&pki("root.cert.pem")), validation_time_unix: 1_795_960_985 }
+    Context { trust_anchors: anchors(&pki("root.cert.pem")), validation_time_unix: 1_795_960_985, online: None }
 }
 
 #[test]
@@ -162,7 +163,7 @@ fn cli_exit_codes_and_formats() {
     let signed = signed_chain(dir.path());
     let root = pki("root.cert.pem").display().to_string();
     let s = signed.display().to_string();
-    let out = kyso(&["verify", &s, "--trust", &root, "--format", "json"]);
+    let out = kyso(&["verify", "--offline", &s, "--trust", &root, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let sig = &json["signatures"][0];
@@ -184,20 +185,20 @@ fn cli_exit_codes_and_formats() {
     }
     assert_eq!(sig["signer"]["name"], "Nguyễn Thị Hương");
     assert_eq!(json["document"]["certification"], 2);
-    let text = kyso(&["verify", &s, "--trust", &root]);
+    let text = kyso(&["verify", "--offline", &s, "--trust", &root]);
     let t = String::from_utf8_lossy(&text.stdout);
     assert!(t.contains("Kết quả: HỢP LỆ") && t.contains("Người ký: Nguyễn Thị Hương") && t.contains("Hiệu lực chứng thư"), "{t}");
-    let en = String::from_utf8_lossy(&kyso(&["verify", &s, "--trust", &root, "--lang", "en"]).stdout).into_owned();
+    let en = String::from_utf8_lossy(&kyso(&["verify", "--offline", &s, "--trust", &root, "--lang", "en"]).stdout).into_owned();
     assert!(en.contains("Result: VALID") && en.contains("Issuer:"), "{en}");
     // Untrusted: INDETERMINATE, exit 2. Tampered: exit 1. Not a file: exit 3.
-    assert_eq!(kyso(&["verify", &s]).status.code(), Some(2));
+    assert_eq!(kyso(&["verify", "--offline", &s]).status.code(), Some(2));
     let mut bytes = std::fs::read(&signed).unwrap();
     let n = bytes.len() - 30;
     bytes[n] ^= 1;
     let bad = dir.path().join("bad.pdf");
     std::fs::write(&bad, bytes).unwrap();
-    assert_eq!(kyso(&["verify", &bad.display().to_string(), "--trust", &root]).status.code(), Some(1));
-    assert_eq!(kyso(&["verify", "/nonexistent.pdf"]).status.code(), Some(3));
+    assert_eq!(kyso(&["verify", "--offline", &bad.display().to_string(), "--trust", &root]).status.code(), Some(1));
+    assert_eq!(kyso(&["verify", "--offline", "/nonexistent.pdf"]).status.code(), Some(3));
     // Validating after the signers' certificates expired (2045) without long-term data.
-    assert_eq!(kyso(&["verify", &s, "--trust", &root, "--at", "2050-01-01"]).status.code(), Some(2));
+    assert_eq!(kyso(&["verify", "--offline", &s, "--trust", &root, "--at", "2050-01-01"]).status.code(), Some(2));
 }

@@ -48,6 +48,9 @@ enum Command {
         /// Validate at this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.
         #[arg(long)]
         at: Option<String>,
+        /// Use only what the file carries to judge revocation (no OCSP or CRL requests).
+        #[arg(long)]
+        offline: bool,
         /// The approval chain the signatures must form, in order: roles (teacher, head,
         /// principal, vice_principal, district, department, librarian, or their Vietnamese
         /// names), field names or signer names, comma-separated; or @FILE with one per line.
@@ -353,8 +356,8 @@ fn main() {
         Command::SignBatch(args) => sign_batch(args),
         Command::Fields { input } => fields(&input),
         Command::Augment { input, output, level, tsa } => augment(&input, &output, level, tsa.as_deref()),
-        Command::Verify { input, trust, format, lang, at, expect_chain } => {
-            match verify(&input, &trust, format, lang, at.as_deref(), expect_chain.as_deref()) {
+        Command::Verify { input, trust, format, lang, at, offline, expect_chain } => {
+            match verify(&input, &trust, format, lang, at.as_deref(), offline, expect_chain.as_deref()) {
                 Ok(code) => std::process::exit(code),
                 Err(e) => {
                     let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
@@ -810,7 +813,33 @@ fn keys_import_cert(cert: &Path, key: &str, pin: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn verify(input: &Path, trust: &[PathBuf], format: Format, lang: LangArg, at: Option<&str>, expect_chain: Option<&str>) -> Result<i32> {
+/// Online revocation for the validator: OCSP, else the latest CRL, over HTTP (kyso-ltv).
+struct HttpRevocation(std::time::Duration);
+
+impl kyso_validate::OnlineRevocation for HttpRevocation {
+    fn check(&self, cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate]) -> kyso_validate::OnlineAnswer {
+        match kyso_ltv::check_revocation(cert, pool, self.0) {
+            kyso_ltv::Revocation::Good { responder, .. } => kyso_validate::OnlineAnswer::Good { source: responder },
+            kyso_ltv::Revocation::Revoked { since } => {
+                kyso_validate::OnlineAnswer::Revoked { since_unix: kyso_pades::ocsp::parse_generalized_time(&since).unwrap_or(0) }
+            }
+            kyso_ltv::Revocation::Unknown => {
+                kyso_validate::OnlineAnswer::Unavailable("the OCSP responder does not know the certificate".into())
+            }
+            kyso_ltv::Revocation::Unavailable(why) => kyso_validate::OnlineAnswer::Unavailable(why),
+        }
+    }
+}
+
+fn verify(
+    input: &Path,
+    trust: &[PathBuf],
+    format: Format,
+    lang: LangArg,
+    at: Option<&str>,
+    offline: bool,
+    expect_chain: Option<&str>,
+) -> Result<i32> {
     let expected: Option<Vec<String>> = match expect_chain {
         Some(spec) => {
             let text = match spec.strip_prefix('@') {
@@ -836,7 +865,10 @@ fn verify(input: &Path, trust: &[PathBuf], format: Format, lang: LangArg, at: Op
         Some(s) => clock::parse_utc(s).ok_or_else(|| anyhow!("--at must look like 2026-11-29 or 2026-11-29T14:03:05Z, not {s:?}"))?,
         None => clock::unix_now(),
     };
-    let report = kyso_validate::validate(&data, &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when })
+    let secs = std::env::var("KYSO_OCSP_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(15);
+    let online: Option<Box<dyn kyso_validate::OnlineRevocation>> =
+        if offline { None } else { Some(Box::new(HttpRevocation(std::time::Duration::from_secs(secs)))) };
+    let report = kyso_validate::validate(&data, &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when, online })
         .with_context(|| format!("cannot verify {}", input.display()))?;
     let chain = expected.as_ref().map(|e| kyso_validate::chain::check_chain(&report, e));
     let lang = if matches!(lang, LangArg::Vi) { kyso_report::Lang::Vi } else { kyso_report::Lang::En };

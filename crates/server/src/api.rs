@@ -1372,7 +1372,8 @@ async fn verify(
         return Err(ApiError::bad_request("format must be json or text", "format phải là json hoặc text"));
     }
     let lang = if q.lang.as_deref() == Some("en") { kyso_report::Lang::En } else { kyso_report::Lang::Vi };
-    let ctx = kyso_validate::Context { trust_anchors: state.trust_anchors.clone(), validation_time_unix: crate::clock::unix_now() };
+    let ctx =
+        kyso_validate::Context { trust_anchors: state.trust_anchors.clone(), validation_time_unix: crate::clock::unix_now(), online: None };
     let report = tokio::task::spawn_blocking(move || kyso_validate::validate(&body, &ctx))
         .await
         .map_err(|e| ApiError::internal("validating", e))?

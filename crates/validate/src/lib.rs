@@ -12,8 +12,10 @@ mod cms_check;
 mod diff;
 mod path;
 pub mod report;
+pub mod revocation;
 
 pub use report::{Attack, Coverage, Indication, Message, Modifications, Report, SignatureReport, Signer};
+pub use revocation::{OnlineAnswer, OnlineRevocation};
 
 use cms_check::CmsFailure;
 use der::{Decode, Encode};
@@ -22,10 +24,12 @@ use report::msg;
 use std::io::Cursor;
 use x509_cert::Certificate;
 
-/// What the caller brings: trust anchors and the time to validate at (the core reads no clock).
+/// What the caller brings: trust anchors, the time to validate at (the core reads no clock), and
+/// the way to ask the network about revocation (`None`: offline).
 pub struct Context {
     pub trust_anchors: Vec<Certificate>,
     pub validation_time_unix: u64,
+    pub online: Option<Box<dyn revocation::OnlineRevocation>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,7 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
     let has_revocation_data = !dss.ocsps.is_empty() || !dss.crls.is_empty();
     // Certificates the DSS carries help build paths (a document timestamp's TSA chain, say).
     let dss_certs: Vec<Certificate> = dss.certs.iter().filter_map(|c| Certificate::from_der(c).ok()).collect();
+    let dss_evidence = revocation::Evidence { ocsps: dss.ocsps.clone(), crls: dss.crls.clone() };
     let cert_sig = doc
         .catalog()
         .ok()
@@ -89,7 +94,7 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
             _ => continue,
         };
         let docmdp = if Some(sig_ref) == cert_sig { certification } else { None };
-        let file = FileView { data, ends: &ends, dss_certs: &dss_certs };
+        let file = FileView { data, ends: &ends, dss_certs: &dss_certs, dss_evidence: &dss_evidence };
         let mut r = check_signature(&file, &field.name, &sig, ctx, docmdp, &mut doc);
         r.certification = docmdp;
         if has_revocation_data && r.level == "PAdES-B-T" {
@@ -119,6 +124,7 @@ struct FileView<'a> {
     data: &'a [u8],
     ends: &'a [u64],
     dss_certs: &'a [Certificate],
+    dss_evidence: &'a revocation::Evidence,
 }
 
 fn check_signature(
@@ -325,6 +331,7 @@ fn check_signature(
         );
         return r;
     }
+    let mut proven_time = None;
     // A signature timestamp must stamp this very signature value (not a copy from elsewhere).
     if let Some(token) = &facts.timestamp_token {
         let imprint_alg = kyso_pades::tsp::verify_token(token, None)
@@ -335,6 +342,7 @@ fn check_signature(
             Ok(t) => {
                 let (text, unix) = t.info.gen_time();
                 r.timestamp_time = Some(text);
+                proven_time = unix;
                 let pool: Vec<Certificate> = t.certificates.iter().chain(facts.certificates.iter()).cloned().collect();
                 match path::build(&t.tsa_certificate, &pool, &ctx.trust_anchors, unix.unwrap_or(ctx.validation_time_unix)) {
                     Ok(_) => r.messages.push(msg("dấu thời gian hợp lệ", "the signature timestamp is valid and its TSA is trusted")),
@@ -356,6 +364,11 @@ fn check_signature(
     }
     let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).cloned().collect();
     judge_path(&mut r, signer, &pool, ctx, ctx.validation_time_unix);
+    if r.indication == Indication::TotalPassed {
+        let mut evidence = revocation::Evidence { ocsps: file.dss_evidence.ocsps.clone(), crls: file.dss_evidence.crls.clone() };
+        revocation::from_cms(&sd, &mut evidence);
+        revocation::judge(&mut r, signer, &pool, &evidence, ctx.online.as_deref(), proven_time);
+    }
     r
 }
 
@@ -406,7 +419,6 @@ fn judge_path(r: &mut SignatureReport, subject: &Certificate, pool: &[Certificat
                 s.chain = chain;
             }
             r.indication = Indication::TotalPassed;
-            r.messages.push(msg("chưa kiểm tra tình trạng thu hồi chứng thư", "revocation status not checked (offline validation)"));
         }
         Err(e) => {
             r.indication = Indication::Indeterminate;

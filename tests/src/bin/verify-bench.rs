@@ -44,7 +44,7 @@ fn main() {
     sign("s3", "s4", "district-p384", &[]);
     let data = std::fs::read(p("s4")).unwrap();
     let anchors = kyso_pades::certinfo::parse_certificates(&std::fs::read(pki("root.cert.pem")).unwrap()).unwrap();
-    let ctx = kyso_validate::Context { trust_anchors: anchors, validation_time_unix: 1_795_960_985 };
+    let ctx = kyso_validate::Context { trust_anchors: anchors, validation_time_unix: 1_795_960_985, online: None };
     let mut times = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();
