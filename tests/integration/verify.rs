@@ -190,6 +190,24 @@ fn cli_exit_codes_and_formats() {
     assert!(t.contains("Kết quả: HỢP LỆ") && t.contains("Người ký: Nguyễn Thị Hương") && t.contains("Hiệu lực chứng thư"), "{t}");
     let en = String::from_utf8_lossy(&kyso(&["verify", "--offline", &s, "--trust", &root, "--lang", "en"]).stdout).into_owned();
     assert!(en.contains("Result: VALID") && en.contains("Issuer:"), "{en}");
+    // ETSI TS 119 102-2 XML: well-formed (Python's parser), one report per signature, the URNs.
+    let xml = kyso(&["verify", "--offline", &s, "--trust", &root, "--format", "etsi"]);
+    assert_eq!(xml.status.code(), Some(0));
+    let check = std::process::Command::new("python3")
+        .args(["-c", "import sys, xml.etree.ElementTree as E; r = E.parse(sys.stdin).getroot(); ns = {'v': 'http://uri.etsi.org/19102/v1.2.1#'}; print(len(r.findall('v:SignatureValidationReport', ns)), ' '.join(e.text for e in r.iter('{http://uri.etsi.org/19102/v1.2.1#}MainIndication')))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&xml.stdout)?;
+            c.wait_with_output()
+        })
+        .expect("python3 runs");
+    let parsed = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "not well-formed XML: {}", String::from_utf8_lossy(&check.stderr));
+    let sigs = json["signatures"].as_array().unwrap().len();
+    assert_eq!(parsed.trim(), format!("{sigs} {}", vec!["urn:etsi:019102:mainindication:total-passed"; sigs].join(" ")));
     // Untrusted: INDETERMINATE, exit 2. Tampered: exit 1. Not a file: exit 3.
     assert_eq!(kyso(&["verify", "--offline", &s]).status.code(), Some(2));
     let mut bytes = std::fs::read(&signed).unwrap();

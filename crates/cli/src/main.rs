@@ -298,6 +298,8 @@ enum Level {
 enum Format {
     Text,
     Json,
+    /// ETSI TS 119 102-2 validation report (XML).
+    Etsi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -875,6 +877,7 @@ fn verify(
     let out = match format {
         Format::Json => kyso_report::to_json_with_chain(&report, chain.as_ref()),
         Format::Text => kyso_report::to_text_with_chain(&report, chain.as_ref(), lang),
+        Format::Etsi => kyso_report::etsi::to_etsi_xml(&report, &clock::iso_utc(when)),
     };
     println!("{out}");
     if chain.as_ref().is_some_and(|c| !c.ok) {

@@ -4,6 +4,8 @@
 //! validity, and the certificate's validity period.
 #![forbid(unsafe_code)]
 
+pub mod etsi;
+
 use kyso_validate::chain::ChainCheck;
 use kyso_validate::{Message, Report, SignatureReport};
 use serde_json::{Value, json};

@@ -1368,8 +1368,8 @@ async fn verify(
     caller.require_scope("verify")?;
     check_pdf_upload(&body)?;
     let format = q.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "text") {
-        return Err(ApiError::bad_request("format must be json or text", "format phải là json hoặc text"));
+    if !matches!(format, "json" | "text" | "etsi") {
+        return Err(ApiError::bad_request("format must be json, text or etsi", "format phải là json, text hoặc etsi"));
     }
     let lang = if q.lang.as_deref() == Some("en") { kyso_report::Lang::En } else { kyso_report::Lang::Vi };
     let ctx =
@@ -1382,6 +1382,11 @@ async fn verify(
         })?;
     Ok(match format {
         "text" => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], kyso_report::to_text(&report, lang)).into_response(),
+        "etsi" => (
+            [(header::CONTENT_TYPE, "application/xml")],
+            kyso_report::etsi::to_etsi_xml(&report, &crate::clock::iso_utc(crate::clock::unix_now())),
+        )
+            .into_response(),
         _ => ([(header::CONTENT_TYPE, "application/json")], kyso_report::to_json(&report)).into_response(),
     })
 }
