@@ -57,6 +57,12 @@ pub fn parse_utc(s: &str) -> Option<u64> {
     Some(t.unix_duration().as_secs())
 }
 
+/// Unix seconds as ISO 8601 UTC: `2026-11-29T10:30:05Z`.
+pub fn iso_utc(unix: u64) -> String {
+    let t = from_unix(unix as i64);
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -68,10 +74,4 @@ mod tests {
         assert_eq!(super::parse_utc("1970-01-01"), Some(0));
         assert_eq!(super::parse_utc("2026-13-01"), None);
     }
-}
-
-/// Unix seconds as ISO 8601 UTC: `2026-11-29T10:30:05Z`.
-pub fn iso_utc(unix: u64) -> String {
-    let t = from_unix(unix as i64);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
