@@ -154,6 +154,11 @@ fn walk_the_chain(backend: Backend) {
     expect(&r, "POST", "/api/v1/verify", 200);
     assert_eq!(r.json["indication"], "TOTAL-PASSED");
     assert_eq!(r.json["signatures"].as_array().unwrap().len(), 4);
+    let final_bytes = api.get(&format!("/documents/{id}/pdf"), &huong).bytes;
+    for (format, magic) in [("etsi", &b"<?xml"[..]), ("pdf", &b"%PDF-"[..])] {
+        let r = api.call("POST", &format!("/verify?format={format}"), Some(&kiemdinh), Body::Pdf(&final_bytes), &[]);
+        assert!(r.status == 200 && r.bytes.starts_with(magic), "/verify?format={format}: {}", r.status);
+    }
     let r = api.call("POST", "/verify", Some(&kiemdinh), Body::Pdf(b"not a pdf"), &[]);
     expect(&r, "POST", "/api/v1/verify", 422);
 

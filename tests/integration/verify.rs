@@ -208,6 +208,17 @@ fn cli_exit_codes_and_formats() {
     assert!(check.status.success(), "not well-formed XML: {}", String::from_utf8_lossy(&check.stderr));
     let sigs = json["signatures"].as_array().unwrap().len();
     assert_eq!(parsed.trim(), format!("{sigs} {}", vec!["urn:etsi:019102:mainindication:total-passed"; sigs].join(" ")));
+    // The auditor's PDF report: a valid PDF whose text is the report.
+    let report_pdf = dir.path().join("report.pdf");
+    let out = kyso(&["verify", "--offline", &s, "--trust", &root, "--format", "pdf", "-o", &report_pdf.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(tool("qpdf", &["--check", &report_pdf.display().to_string()]).status.success());
+    let text = String::from_utf8_lossy(&tool("pdftotext", &[&report_pdf.display().to_string(), "-"]).stdout).into_owned();
+    assert!(
+        text.contains("BÁO CÁO KIỂM TRA CHỮ KÝ SỐ") && text.contains("Người ký: Nguyễn Thị Hương") && text.contains("TOTAL-PASSED"),
+        "{text}"
+    );
+    assert_eq!(kyso(&["verify", "--offline", &s, "--trust", &root, "--format", "pdf"]).status.code(), Some(3), "a PDF needs -o");
     // Untrusted: INDETERMINATE, exit 2. Tampered: exit 1. Not a file: exit 3.
     assert_eq!(kyso(&["verify", "--offline", &s]).status.code(), Some(2));
     let mut bytes = std::fs::read(&signed).unwrap();

@@ -36,27 +36,7 @@ enum Command {
     SignBatch(SignBatchArgs),
     /// Verify every signature of a PDF. Exit 0: all TOTAL-PASSED; 1: any TOTAL-FAILED;
     /// 2: any INDETERMINATE (none failed); 3: usage or I/O error.
-    Verify {
-        input: PathBuf,
-        /// Trust anchor certificates (PEM or DER); may repeat.
-        #[arg(long)]
-        trust: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        #[arg(long, value_enum, default_value_t = LangArg::Vi)]
-        lang: LangArg,
-        /// Validate at this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.
-        #[arg(long)]
-        at: Option<String>,
-        /// Use only what the file carries to judge revocation (no OCSP or CRL requests).
-        #[arg(long)]
-        offline: bool,
-        /// The approval chain the signatures must form, in order: roles (teacher, head,
-        /// principal, vice_principal, district, department, librarian, or their Vietnamese
-        /// names), field names or signer names, comma-separated; or @FILE with one per line.
-        #[arg(long)]
-        expect_chain: Option<String>,
-    },
+    Verify(VerifyArgs),
     /// Raise the signatures of a PDF (signed by Kyso or anyone) to PAdES B-LT: add a DSS with
     /// their certificates, OCSP responses and CRLs.
     Augment {
@@ -104,6 +84,32 @@ enum Command {
         #[arg(long)]
         pss: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    input: PathBuf,
+    /// Trust anchor certificates (PEM or DER); may repeat.
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[arg(long, value_enum, default_value_t = LangArg::Vi)]
+    lang: LangArg,
+    /// Validate at this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Use only what the file carries to judge revocation (no OCSP or CRL requests).
+    #[arg(long)]
+    offline: bool,
+    /// Where to write the report (needed for --format pdf; stdout otherwise).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The approval chain the signatures must form, in order: roles (teacher, head,
+    /// principal, vice_principal, district, department, librarian, or their Vietnamese
+    /// names), field names or signer names, comma-separated; or @FILE with one per line.
+    #[arg(long)]
+    expect_chain: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -300,6 +306,8 @@ enum Format {
     Json,
     /// ETSI TS 119 102-2 validation report (XML).
     Etsi,
+    /// A PDF report for the auditor's file (needs -o).
+    Pdf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -358,16 +366,14 @@ fn main() {
         Command::SignBatch(args) => sign_batch(args),
         Command::Fields { input } => fields(&input),
         Command::Augment { input, output, level, tsa } => augment(&input, &output, level, tsa.as_deref()),
-        Command::Verify { input, trust, format, lang, at, offline, expect_chain } => {
-            match verify(&input, &trust, format, lang, at.as_deref(), offline, expect_chain.as_deref()) {
-                Ok(code) => std::process::exit(code),
-                Err(e) => {
-                    let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-                    eprintln!("kyso: error: {}", causes.join(": "));
-                    std::process::exit(3);
-                }
+        Command::Verify(args) => match verify(&args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => {
+                let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                eprintln!("kyso: error: {}", causes.join(": "));
+                std::process::exit(3);
             }
-        }
+        },
         Command::AddField { input, output, name, visible, lock } => add_field(&input, &output, &name, visible.as_deref(), lock.as_deref()),
         Command::CadesSign { input, output, key, hash, pss } => cades_sign(&input, &output, &key, hash, pss),
         Command::Keys { command: KeysCommand::List { module, pin, config: None } } => keys_list(module, pin),
@@ -833,15 +839,9 @@ impl kyso_validate::OnlineRevocation for HttpRevocation {
     }
 }
 
-fn verify(
-    input: &Path,
-    trust: &[PathBuf],
-    format: Format,
-    lang: LangArg,
-    at: Option<&str>,
-    offline: bool,
-    expect_chain: Option<&str>,
-) -> Result<i32> {
+fn verify(args: &VerifyArgs) -> Result<i32> {
+    let VerifyArgs { input, trust, format, lang, at, offline, output, expect_chain } = args;
+    let (format, lang, offline, at, expect_chain) = (*format, *lang, *offline, at.as_deref(), expect_chain.as_deref());
     let expected: Option<Vec<String>> = match expect_chain {
         Some(spec) => {
             let text = match spec.strip_prefix('@') {
@@ -875,11 +875,20 @@ fn verify(
     let chain = expected.as_ref().map(|e| kyso_validate::chain::check_chain(&report, e));
     let lang = if matches!(lang, LangArg::Vi) { kyso_report::Lang::Vi } else { kyso_report::Lang::En };
     let out = match format {
-        Format::Json => kyso_report::to_json_with_chain(&report, chain.as_ref()),
-        Format::Text => kyso_report::to_text_with_chain(&report, chain.as_ref(), lang),
-        Format::Etsi => kyso_report::etsi::to_etsi_xml(&report, &clock::iso_utc(when)),
+        Format::Json => kyso_report::to_json_with_chain(&report, chain.as_ref()).into_bytes(),
+        Format::Text => kyso_report::to_text_with_chain(&report, chain.as_ref(), lang).into_bytes(),
+        Format::Etsi => kyso_report::etsi::to_etsi_xml(&report, &clock::iso_utc(when)).into_bytes(),
+        Format::Pdf => {
+            let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let sha = kyso_keys::DigestAlgorithm::Sha256.digest(&data).iter().map(|b| format!("{b:02x}")).collect::<String>();
+            kyso_report::to_pdf(&report, chain.as_ref(), lang, &name, &sha, &clock::iso_utc(when))?
+        }
     };
-    println!("{out}");
+    match output {
+        Some(path) => write_atomically(path, |f| Ok(f.write_all(&out)?))?,
+        None if matches!(format, Format::Pdf) => bail!("--format pdf writes a file: give -o REPORT.pdf"),
+        None => println!("{}", String::from_utf8_lossy(&out)),
+    }
     if chain.as_ref().is_some_and(|c| !c.ok) {
         return Ok(1);
     }

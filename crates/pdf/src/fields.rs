@@ -519,7 +519,7 @@ fn put_appearance(update: &mut Update, ap: Appearance) -> ObjRef {
     update.put_new(xobject)
 }
 
-fn renumber(obj: Object, map: &std::collections::HashMap<ObjRef, ObjRef>) -> Object {
+pub(crate) fn renumber(obj: Object, map: &std::collections::HashMap<ObjRef, ObjRef>) -> Object {
     match obj {
         Object::Ref(r) => Object::Ref(*map.get(&r).unwrap_or(&r)),
         Object::Array(a) => Object::Array(a.into_iter().map(|o| renumber(o, map)).collect()),

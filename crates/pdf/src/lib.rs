@@ -11,6 +11,7 @@ mod filter;
 pub mod object;
 pub mod parser;
 pub mod reader;
+pub mod text_document;
 pub mod writer;
 
 pub use error::{Error, Result};

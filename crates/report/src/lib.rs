@@ -185,3 +185,79 @@ pub fn to_text_with_chain(r: &Report, chain: Option<&ChainCheck>, lang: Lang) ->
     }
     out
 }
+
+/// Breaks a line at spaces so it fits `width` characters (a long word stays whole).
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in line.split(' ').filter(|w| !w.is_empty()) {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut cur));
+        }
+        if cur.is_empty() {
+            cur.push_str(if out.is_empty() { &indent } else { "      " });
+        } else {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The auditor's PDF: the text report (with the chain check, when given) on A4 pages, headed by
+/// what was checked (file name, its SHA-256) and when, with page numbers.
+pub fn to_pdf(
+    r: &Report,
+    chain: Option<&ChainCheck>,
+    lang: Lang,
+    file_name: &str,
+    file_sha256: &str,
+    validated_at: &str,
+) -> kyso_pdf::Result<Vec<u8>> {
+    let vi = lang == Lang::Vi;
+    let title = if vi { "BÁO CÁO KIỂM TRA CHỮ KÝ SỐ" } else { "DIGITAL SIGNATURE VALIDATION REPORT" };
+    let mut head = vec![
+        title.to_string(),
+        String::new(),
+        format!("{}: {file_name}", if vi { "Tệp" } else { "File" }),
+        format!("SHA-256: {file_sha256}"),
+        format!("{}: {validated_at}", if vi { "Thời điểm kiểm tra" } else { "Validated at" }),
+        format!("{}: Kyso {}", if vi { "Phần mềm kiểm tra" } else { "Validator" }, env!("CARGO_PKG_VERSION")),
+        String::new(),
+    ];
+    for line in to_text_with_chain(r, chain, lang).lines() {
+        head.extend(wrap(line, 92));
+    }
+    let per_page = kyso_pdf::text_document::LINES_PER_PAGE - 2;
+    let chunks: Vec<&[String]> = head.chunks(per_page).collect();
+    let total = chunks.len();
+    let pages: Vec<Vec<String>> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut p = c.to_vec();
+            p.resize(per_page, String::new());
+            p.push(String::new());
+            p.push(format!("{} {}/{total} — {file_sha256}", if vi { "Trang" } else { "Page" }, i + 1));
+            p
+        })
+        .collect();
+    kyso_pdf::text_document::text_pdf(title, &pages)
+}
+
+#[cfg(test)]
+mod pdf_tests {
+    #[test]
+    fn long_lines_wrap_at_spaces() {
+        let w = super::wrap("  - the signature timestamp is valid and its TSA is trusted by the national root", 30);
+        assert!(w.len() > 1 && w.iter().all(|l| l.chars().count() <= 30), "{w:?}");
+        assert!(w[0].starts_with("  - "));
+    }
+}

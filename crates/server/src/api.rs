@@ -1368,12 +1368,13 @@ async fn verify(
     caller.require_scope("verify")?;
     check_pdf_upload(&body)?;
     let format = q.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "text" | "etsi") {
-        return Err(ApiError::bad_request("format must be json, text or etsi", "format phải là json, text hoặc etsi"));
+    if !matches!(format, "json" | "text" | "etsi" | "pdf") {
+        return Err(ApiError::bad_request("format must be json, text, etsi or pdf", "format phải là json, text, etsi hoặc pdf"));
     }
     let lang = if q.lang.as_deref() == Some("en") { kyso_report::Lang::En } else { kyso_report::Lang::Vi };
     let ctx =
         kyso_validate::Context { trust_anchors: state.trust_anchors.clone(), validation_time_unix: crate::clock::unix_now(), online: None };
+    let sha = crate::blobs::sha256_hex(&body);
     let report = tokio::task::spawn_blocking(move || kyso_validate::validate(&body, &ctx))
         .await
         .map_err(|e| ApiError::internal("validating", e))?
@@ -1382,6 +1383,12 @@ async fn verify(
         })?;
     Ok(match format {
         "text" => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], kyso_report::to_text(&report, lang)).into_response(),
+        "pdf" => {
+            let now = crate::clock::iso_utc(crate::clock::unix_now());
+            let pdf = kyso_report::to_pdf(&report, None, lang, "upload.pdf", &sha, &now)
+                .map_err(|e| ApiError::internal("writing the PDF report", e))?;
+            ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response()
+        }
         "etsi" => (
             [(header::CONTENT_TYPE, "application/xml")],
             kyso_report::etsi::to_etsi_xml(&report, &crate::clock::iso_utc(crate::clock::unix_now())),
