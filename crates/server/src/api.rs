@@ -466,7 +466,7 @@ fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(i64, i64)
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 100", "limit phải từ 1 đến 100"));
     }
-    let offset = match cursor {
+    let offset = match cursor.filter(|c| !c.is_empty()) {
         Some(c) => {
             c.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| ApiError::bad_request("invalid cursor", "cursor không hợp lệ"))?
         }
@@ -478,6 +478,14 @@ fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(i64, i64)
 async fn list_documents(State(state): AppStateRef, caller: Caller, QueryParams(q): QueryParams<ListQuery>) -> ApiResult<Json<Value>> {
     caller.require_scope("documents:read")?;
     let (limit, offset) = page_bounds(q.limit, q.cursor.as_deref())?;
+    if let Some(s) = q.status.as_deref()
+        && !matches!(s, "in_progress" | "returned" | "completed")
+    {
+        return Err(ApiError::bad_request(
+            "status must be in_progress, returned or completed",
+            "status phải là in_progress, returned hoặc completed",
+        ));
+    }
     let tree = OrgTree::load(&state.db.pool).await?;
     // Candidates from SQL, the final word from `can_see` (one rule for lists and single reads).
     let rows =
@@ -1273,8 +1281,8 @@ struct BatchRequest {
 /// backend allows (one phone confirmation). Each document succeeds or fails on its own.
 async fn approve_batch(State(state): AppStateRef, caller: Caller, JsonBody(req): JsonBody<BatchRequest>) -> ApiResult<Json<Value>> {
     let me = caller.require_user()?.to_string();
-    if req.document_ids.is_empty() || req.document_ids.len() > 2000 {
-        return Err(ApiError::bad_request("give between 1 and 2000 document ids", "cần từ 1 đến 2000 văn bản"));
+    if req.document_ids.is_empty() || req.document_ids.len() > 2000 || req.document_ids.iter().any(String::is_empty) {
+        return Err(ApiError::bad_request("give between 1 and 2000 non-empty document ids", "cần từ 1 đến 2000 mã văn bản"));
     }
     let mut ids = req.document_ids.clone();
     ids.sort();

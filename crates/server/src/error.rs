@@ -31,7 +31,16 @@ impl ApiError {
     }
     /// Also used for what exists but the caller may not see: no hint that it exists.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), format!("không tìm thấy {what}"))
+        let vi = match what {
+            "document" => "văn bản",
+            "template" => "mẫu quy trình",
+            "user" => "người dùng",
+            "version" => "phiên bản",
+            "organisation" => "đơn vị",
+            "route" => "đường dẫn",
+            other => other,
+        };
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), format!("không tìm thấy {vi}"))
     }
     pub fn conflict(code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, en, vi)
