@@ -231,3 +231,32 @@ fn cli_exit_codes_and_formats() {
     // Validating after the signers' certificates expired (2045) without long-term data.
     assert_eq!(kyso(&["verify", "--offline", &s, "--trust", &root, "--at", "2050-01-01"]).status.code(), Some(2));
 }
+
+/// The validator's entry point under mutation (the fuzz target's property, run deterministically
+/// on stable Rust): one byte changed anywhere in a fully signed chain never panics and never
+/// leaves the document TOTAL-PASSED, and truncations never panic.
+#[test]
+fn no_single_byte_change_passes_and_nothing_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read(signed_chain(dir.path())).unwrap();
+    let ctx = kyso_ctx();
+    assert_eq!(kyso_validate::validate(&original, &ctx).unwrap().overall(), Indication::TotalPassed);
+    let step = (original.len() / 300).max(1);
+    let mut checked = 0;
+    for at in (0..original.len()).step_by(step) {
+        let mut bytes = original.clone();
+        bytes[at] ^= 1;
+        if let Ok(report) = kyso_validate::validate(&bytes, &ctx) {
+            let around = String::from_utf8_lossy(&original[at.saturating_sub(40)..(at + 20).min(original.len())]).into_owned();
+            assert_ne!(
+                report.overall(),
+                Indication::TotalPassed,
+                "byte {at} of {} changed, yet the document passes: {around:?}",
+                original.len()
+            );
+        }
+        let _ = kyso_validate::validate(&original[..at], &ctx);
+        checked += 1;
+    }
+    assert!(checked >= 300);
+}

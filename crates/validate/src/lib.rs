@@ -91,7 +91,12 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
         let Some(sig_ref) = field.signature else { continue };
         let sig = match doc.resolve_dict(Some(&Object::Ref(sig_ref))) {
             Ok(Some(d)) => d,
-            _ => continue,
+            // Fail closed: a signed field whose signature cannot be read is a failed signature,
+            // never one left out of the report.
+            _ => {
+                report.signatures.push(unreadable_signature(&field.name, data.len() as u64));
+                continue;
+            }
         };
         let docmdp = if Some(sig_ref) == cert_sig { certification } else { None };
         let file = FileView { data, ends: &ends, dss_certs: &dss_certs, dss_evidence: &dss_evidence };
@@ -430,6 +435,29 @@ fn judge_path(r: &mut SignatureReport, subject: &Certificate, pool: &[Certificat
             r.sub_indication = Some(sub.into());
             r.messages.push(msg(vi, en));
         }
+    }
+}
+
+fn unreadable_signature(field: &str, file_len: u64) -> SignatureReport {
+    SignatureReport {
+        field: field.to_string(),
+        subfilter: String::new(),
+        signer: None,
+        signing_time: None,
+        timestamp_time: None,
+        level: String::new(),
+        indication: Indication::TotalFailed,
+        sub_indication: Some("FORMAT_FAILURE".into()),
+        intact: false,
+        coverage: Coverage::Unclear,
+        modifications: Modifications::None,
+        attacks: Vec::new(),
+        messages: vec![msg("không đọc được từ điển chữ ký của trường này", "the signature dictionary of this field cannot be read")],
+        digest_algorithm: None,
+        trusted: false,
+        certification: None,
+        // Sorted last: where it ends is unknown.
+        revision_end: file_len,
     }
 }
 
