@@ -428,3 +428,56 @@ fn service_schemathesis_finds_no_server_errors_or_undocumented_answers() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "schemathesis found problems:\n{report}");
 }
+
+/// Remote signing with confirmation on the phone (the VNPT SmartCA double): the administrator
+/// points the teacher's key at the provider; approving answers 202 with an operation that is
+/// pending while the phone has not confirmed, then done with the signed document. A refusal on
+/// the phone ends as a failed operation and leaves the document as it was.
+#[test]
+fn service_remote_keys_confirm_on_the_phone_asynchronously() {
+    use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
+    for (outcome, expect_done) in [(Outcome::Confirm, true), (Outcome::Reject, false)] {
+        let phone = PhoneDouble::start(Dialect::Vnpt, "teacher-rsa", outcome, 4);
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("kyso.toml");
+        std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
+        let db = fresh_database(Backend::Sqlite, dir.path());
+        let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
+        let api = server.api();
+        let (admin, huong, lan) = (api.login("admin"), api.login("huong"), api.login("lan"));
+        let key = json!({"key": format!("csc:p/{}", credential(Dialect::Vnpt)), "config": conf.display().to_string()});
+        assert_eq!(api.post("/users/huong/key", &huong, Body::Json(key.clone())).status, 403, "not an administrator");
+        let r = api.post("/users/huong/key", &admin, Body::Json(key));
+        assert_eq!(r.status, 204, "{}", r.json);
+        let id = submit(&api, &huong, "Hoc ba", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+        let r = approve(&api, &huong, &id);
+        expect(&r, "POST", "/api/v1/documents/{id}/approve", 202);
+        let op = r.json["operation_id"].as_str().unwrap().to_string();
+        assert_eq!(approve(&api, &huong, &id).code(), "already_pending", "one confirmation at a time per document");
+        assert_eq!(api.get(&format!("/operations/{op}"), &lan).status, 404, "only its owner sees an operation");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let last = loop {
+            let r = api.get(&format!("/operations/{op}"), &huong);
+            expect(&r, "GET", "/api/v1/operations/{id}", 200);
+            if r.json["state"] != "pending" {
+                break r;
+            }
+            assert!(std::time::Instant::now() < deadline, "the operation never finished");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let doc = api.get(&format!("/documents/{id}"), &huong);
+        if expect_done {
+            assert_eq!(last.json["state"], "done", "{}", last.json);
+            assert_eq!(last.json["result"]["current_stage"], 1);
+            assert_eq!(doc.json["current_stage"], 1);
+            let file = dir.path().join("signed.pdf");
+            std::fs::write(&file, api.get(&format!("/documents/{id}/pdf"), &huong).bytes).unwrap();
+            let ps = pdfsig(&file);
+            assert!(ps.signatures == 1 && ps.valid == 1, "{}", ps.text);
+        } else {
+            assert_eq!(last.json["state"], "failed", "{}", last.json);
+            assert_eq!(last.json["result"]["error"]["code"], "key_backend_failed", "{}", last.json);
+            assert_eq!(doc.json["current_stage"], 0, "nothing was signed");
+        }
+    }
+}

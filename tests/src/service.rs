@@ -60,7 +60,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path, database_url: &str, extra: &[&str]) -> Server {
+        Self::start_with_env(data_dir, database_url, extra, &[])
+    }
+
+    pub fn start_with_env(data_dir: &Path, database_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(crate::kyso_bin())
+            .envs(env.iter().copied())
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(["--database-url", database_url])

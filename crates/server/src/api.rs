@@ -40,6 +40,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/documents/{id}/approve", post(approve))
         .route("/api/v1/documents/{id}/return", post(return_document))
         .route("/api/v1/approvals/batch", post(approve_batch))
+        .route("/api/v1/operations/{id}", get(get_operation))
+        .route("/api/v1/users/{username}/key", post(set_user_key))
         .route("/api/v1/inbox", get(inbox))
         .route("/api/v1/verify", post(verify))
         .route("/api/v1/audit", get(audit_entries))
@@ -1167,7 +1169,7 @@ async fn approve(
     caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let req: ApproveRequest = if body.is_empty() { ApproveRequest::default() } else { parse_json(&body)? };
     let request_sha = request_digest(&[b"approve", id.as_bytes(), &body]);
@@ -1175,11 +1177,32 @@ async fn approve(
         return Ok(replay);
     }
     let me = caller.require_user()?.to_string();
-    let lock = &state.document_locks[state.document_lock_index(&id)];
+    if key_is_remote(&state, &me).await? {
+        // A remote key may wait minutes for the signer's phone: check what can be checked now,
+        // answer 202 with an operation to poll, and sign in the background.
+        sign_target(&state, &caller, &id).await?;
+        let op = start_operation(&state, &caller, "approve", std::slice::from_ref(&id)).await?;
+        let (st, c, op_id) = (state.clone(), caller.clone(), op.clone());
+        tokio::spawn(async move {
+            let outcome = approve_now(&st, &c, &id, req.reason).await;
+            finish_operation(&st, &op_id, outcome).await;
+        });
+        return accepted(&state, &caller, &headers, &request_sha, &op).await;
+    }
+    let body = approve_now(&state, &caller, &id, req.reason).await?;
+    store_replay(&state, &caller, &headers, &request_sha, StatusCode::OK, &body).await?;
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// Signs the caller's stage of document `id` now (holding the document's lock) and returns the
+/// document as it then stands.
+async fn approve_now(state: &Arc<AppState>, caller: &Caller, id: &str, reason: Option<String>) -> ApiResult<Value> {
+    let me = caller.require_user()?.to_string();
+    let lock = &state.document_locks[state.document_lock_index(id)];
     let _doc_guard = lock.lock().await;
-    let target = sign_target(&state, &caller, &id).await?;
-    let key = signer_key(&state, &me).await?;
-    let approval = approval_for(&caller, &target, req.reason.clone());
+    let target = sign_target(state, caller, id).await?;
+    let key = signer_key(state, &me).await?;
+    let approval = approval_for(caller, &target, reason.clone());
     let source = target.source_sha.clone();
     let st = state.clone();
     let (new_sha, revocation) = tokio::task::spawn_blocking(move || {
@@ -1188,12 +1211,160 @@ async fn approve(
     })
     .await
     .map_err(|e| ApiError::internal("signing", e))??;
-    commit_signature(&state, &caller, &target, &new_sha, req.reason.as_deref(), &revocation).await?;
-    let doc = load_document(&state.db.pool, &id).await?.ok_or_else(|| ApiError::not_found("document"))?;
-    let steps = load_steps(&state.db.pool, &id, doc.current_version).await?;
-    let body = document_json(&state, &doc, &steps).await?;
-    store_replay(&state, &caller, &headers, &request_sha, StatusCode::OK, &body).await?;
-    Ok((StatusCode::OK, Json(body)).into_response())
+    commit_signature(state, caller, &target, &new_sha, reason.as_deref(), &revocation).await?;
+    let doc = load_document(&state.db.pool, id).await?.ok_or_else(|| ApiError::not_found("document"))?;
+    let steps = load_steps(&state.db.pool, id, doc.current_version).await?;
+    document_json(state, &doc, &steps).await
+}
+
+/// Whether the user's key is a remote provider's (`csc:`), where a signature may wait for a
+/// confirmation on the signer's phone.
+async fn key_is_remote(state: &AppState, user_id: &str) -> ApiResult<bool> {
+    let spec: Option<String> =
+        sqlx::query("SELECT key_spec FROM users WHERE id = $1").bind(user_id).fetch_one(&state.db.pool).await?.try_get(0)?;
+    Ok(spec.as_deref().and_then(|s| serde_json::from_str::<KeySpecRecord>(s).ok()).is_some_and(|k| k.key.starts_with("csc:")))
+}
+
+/// Records a pending operation, refusing a second one on the same documents by the same person.
+async fn start_operation(state: &AppState, caller: &Caller, kind: &str, documents: &[String]) -> ApiResult<String> {
+    let owner = caller.owner();
+    let pending = sqlx::query("SELECT document_ids FROM operations WHERE owner = $1 AND state = 'pending'")
+        .bind(&owner)
+        .fetch_all(&state.db.pool)
+        .await?;
+    for row in &pending {
+        let ids: Vec<String> = serde_json::from_str(&row.try_get::<String, _>(0)?).unwrap_or_default();
+        if ids.iter().any(|i| documents.contains(i)) {
+            return Err(ApiError::conflict(
+                "already_pending",
+                "a signature of yours on this document is already waiting for confirmation",
+                "một yêu cầu ký của bạn cho văn bản này đang chờ xác nhận",
+            ));
+        }
+    }
+    let id = new_id();
+    let _guard = state.db.write_lock.lock().await;
+    sqlx::query("INSERT INTO operations (id, owner, kind, document_ids, state, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)")
+        .bind(&id)
+        .bind(&owner)
+        .bind(kind)
+        .bind(serde_json::to_string(documents).expect("ids serialise"))
+        .bind(now())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(id)
+}
+
+async fn finish_operation(state: &AppState, id: &str, outcome: ApiResult<Value>) {
+    let (st, result) = match outcome {
+        Ok(v) => ("done", v),
+        Err(e) => ("failed", e.body()),
+    };
+    let _guard = state.db.write_lock.lock().await;
+    let done = sqlx::query("UPDATE operations SET state = $1, result = $2, finished_at = $3 WHERE id = $4")
+        .bind(st)
+        .bind(result.to_string())
+        .bind(now())
+        .bind(id)
+        .execute(&state.db.pool)
+        .await;
+    if let Err(e) = done {
+        tracing::error!(operation = id, error = %e, "cannot record the end of an operation");
+    }
+}
+
+/// 202 with the operation to poll (stored for idempotent replays too).
+async fn accepted(state: &AppState, caller: &Caller, headers: &HeaderMap, request_sha: &str, op: &str) -> ApiResult<Response> {
+    let body = json!({"operation_id": op, "status": "pending", "location": format!("/api/v1/operations/{op}")});
+    store_replay(state, caller, headers, request_sha, StatusCode::ACCEPTED, &body).await?;
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/v1/operations/{op}"))], Json(body)).into_response())
+}
+
+/// An asynchronous approval's state: pending, done (with the document or the batch results) or
+/// failed (with the error). Only its owner may see it.
+async fn get_operation(State(state): AppStateRef, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let row = sqlx::query("SELECT owner, kind, document_ids, state, result, created_at, finished_at FROM operations WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .filter(|r| r.try_get::<String, _>(0).ok().as_deref() == Some(caller.owner().as_str()))
+        .ok_or_else(|| ApiError::not_found("operation"))?;
+    let docs: Value = serde_json::from_str(&row.try_get::<String, _>(2)?).unwrap_or(Value::Null);
+    let result: Option<String> = row.try_get(4)?;
+    Ok(Json(json!({
+        "id": id, "kind": row.try_get::<String, _>(1)?, "document_ids": docs, "state": row.try_get::<String, _>(3)?,
+        "result": result.and_then(|r| serde_json::from_str::<Value>(&r).ok()),
+        "created_at": row.try_get::<i64, _>(5)?, "finished_at": row.try_get::<Option<i64>, _>(6)?,
+    })))
+}
+
+#[derive(Deserialize)]
+struct KeyRequest {
+    key: String,
+    cert: Option<std::path::PathBuf>,
+    chain: Option<std::path::PathBuf>,
+    config: Option<std::path::PathBuf>,
+    key_password_env: Option<String>,
+}
+
+/// An administrator sets the key backend a person signs with: a key file, a token (`pkcs11:`,
+/// `hsm:`) or a remote provider (`csc:`); secrets only as names of environment variables.
+async fn set_user_key(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(username): Path<String>,
+    JsonBody(req): JsonBody<KeyRequest>,
+) -> ApiResult<StatusCode> {
+    caller.require_user()?;
+    let row = sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(&username)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let user_id: String = row.try_get(0)?;
+    let orgs: Vec<String> = sqlx::query("SELECT org_id FROM memberships WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let tree = OrgTree::load(&state.db.pool).await?;
+    let admin_of = |o: &str| caller.memberships.iter().any(|(a, r)| r == "admin" && tree.is_within(o, a));
+    if orgs.is_empty() || !orgs.iter().all(|o| admin_of(o)) {
+        return Err(ApiError::forbidden(
+            "only an administrator of every unit the person belongs to can set their key",
+            "chỉ quản trị viên của mọi đơn vị người này thuộc về mới được đặt khóa ký",
+        ));
+    }
+    if req.key.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "key must name a key file, a token or a provider",
+            "cần chỉ rõ tệp khóa, token hoặc nhà cung cấp",
+        ));
+    }
+    let spec = KeySpecRecord { key: req.key, cert: req.cert, chain: req.chain, config: req.config, key_password_env: req.key_password_env };
+    let _guard = state.db.write_lock.lock().await;
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("UPDATE users SET key_spec = $1 WHERE id = $2")
+        .bind(serde_json::to_string(&spec).expect("a key spec serialises"))
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        Record {
+            actor: &caller.actor(),
+            action: "key_set",
+            document_id: None,
+            org_id: orgs.first().map(String::as_str),
+            detail: json!({"user": username, "key": spec.key}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.keys.lock().expect("key cache lock").remove(&user_id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn signing_failure(e: &signing::SigningError) -> ApiError {
@@ -1279,8 +1450,27 @@ struct BatchRequest {
 
 /// A principal approves many documents in one step: one key operation for the lot where the
 /// backend allows (one phone confirmation). Each document succeeds or fails on its own.
-async fn approve_batch(State(state): AppStateRef, caller: Caller, JsonBody(req): JsonBody<BatchRequest>) -> ApiResult<Json<Value>> {
+async fn approve_batch(State(state): AppStateRef, caller: Caller, JsonBody(req): JsonBody<BatchRequest>) -> ApiResult<Response> {
     let me = caller.require_user()?.to_string();
+    if key_is_remote(&state, &me).await? {
+        if req.document_ids.is_empty() || req.document_ids.len() > 2000 {
+            return Err(ApiError::bad_request("give between 1 and 2000 non-empty document ids", "cần từ 1 đến 2000 mã văn bản"));
+        }
+        let op = start_operation(&state, &caller, "batch", &req.document_ids).await?;
+        let (st, c, op_id) = (state.clone(), caller.clone(), op.clone());
+        tokio::spawn(async move {
+            let outcome = batch_now(&st, &c, req).await;
+            finish_operation(&st, &op_id, outcome).await;
+        });
+        let body = json!({"operation_id": op, "status": "pending", "location": format!("/api/v1/operations/{op}")});
+        return Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/v1/operations/{op}"))], Json(body)).into_response());
+    }
+    Ok(Json(batch_now(&state, &caller, req).await?).into_response())
+}
+
+async fn batch_now(state: &Arc<AppState>, caller: &Caller, req: BatchRequest) -> ApiResult<Value> {
+    let me = caller.require_user()?.to_string();
+    let (state, caller) = (state.clone(), caller.clone());
     if req.document_ids.is_empty() || req.document_ids.len() > 2000 || req.document_ids.iter().any(String::is_empty) {
         return Err(ApiError::bad_request("give between 1 and 2000 non-empty document ids", "cần từ 1 đến 2000 mã văn bản"));
     }
@@ -1329,7 +1519,7 @@ async fn approve_batch(State(state): AppStateRef, caller: Caller, JsonBody(req):
         }
     }
     let signed = results.iter().filter(|r| r["status"] == "signed").count();
-    Ok(Json(json!({"signed": signed, "failed": results.len() - signed, "results": results})))
+    Ok(json!({"signed": signed, "failed": results.len() - signed, "results": results}))
 }
 
 /// What waits for the caller: open steps of the current stage they may sign, oldest deadline first.

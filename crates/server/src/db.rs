@@ -96,6 +96,16 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (owner, idem_key)
 );
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    document_ids TEXT NOT NULL,
+    state TEXT NOT NULL,
+    result TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
 CREATE TABLE IF NOT EXISTS audit (
     seq BIGINT PRIMARY KEY,
     at BIGINT NOT NULL,

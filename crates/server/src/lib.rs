@@ -80,6 +80,14 @@ impl AppState {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir { path: config.data_dir.clone(), source })?;
         let url = config.database_url();
         let db = db::Db::connect(&url).await.map_err(|source| ServeError::Database { url: redact(&url), source })?;
+        // Asynchronous approvals do not survive a restart; nothing of theirs was committed.
+        let interrupted = serde_json::json!({"error": {"code": "interrupted", "message": "the server restarted before the signature was confirmed; nothing was signed: approve again", "message_vi": "máy chủ khởi động lại trước khi chữ ký được xác nhận; chưa ký gì: hãy phê duyệt lại"}});
+        sqlx::query("UPDATE operations SET state = 'failed', result = $1, finished_at = $2 WHERE state = 'pending'")
+            .bind(interrupted.to_string())
+            .bind(db::now())
+            .execute(&db.pool)
+            .await
+            .map_err(|source| ServeError::Database { url: redact(&url), source })?;
         let blobs = blobs::BlobStore::open(config.data_dir.join("blobs"))
             .map_err(|source| ServeError::DataDir { path: config.data_dir.join("blobs"), source })?;
         let mut trust_anchors = Vec::new();
