@@ -156,6 +156,18 @@ pub fn check_response(der_resp: &[u8], cert: &Certificate, issuer: &Certificate)
     }
     let basic =
         BasicOcspResponse::from_der(bytes.response.as_bytes()).map_err(|e| bad(format!("the basic OCSP response is malformed: {e}")))?;
+    // Cheap checks first: is this response about this certificate at all?
+    let wanted = cert_id(cert, issuer)?;
+    let serial = cert.tbs_certificate().serial_number();
+    let single = basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .find(|r| {
+            &r.cert_id.serial_number == serial
+                && (r.cert_id.hash_algorithm.oid != wanted.hash_algorithm.oid || r.cert_id.issuer_key_hash == wanted.issuer_key_hash)
+        })
+        .ok_or_else(|| bad("the OCSP response does not answer for this certificate"))?;
     // Signed by the issuer, or by a responder the issuer certified for OCSP signing.
     let tbs = basic.tbs_response_data.to_der()?;
     let mut signers: Vec<&Certificate> = vec![issuer];
@@ -183,13 +195,6 @@ pub fn check_response(der_resp: &[u8], cert: &Certificate, issuer: &Certificate)
     if !verified {
         return Err(bad("the OCSP response is not signed by the issuer or its delegated responder"));
     }
-    let serial = cert.tbs_certificate().serial_number();
-    let single = basic
-        .tbs_response_data
-        .responses
-        .iter()
-        .find(|r| &r.cert_id.serial_number == serial)
-        .ok_or_else(|| bad("the OCSP response does not answer for this certificate"))?;
     Ok(match &single.cert_status {
         CertStatus::Good(_) => Status::Good,
         CertStatus::Revoked(info) => Status::Revoked(String::from_utf8_lossy(info.revocation_time.value()).into_owned()),

@@ -80,8 +80,14 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
     let dss = doc.dss().unwrap_or_default();
     let has_revocation_data = !dss.ocsps.is_empty() || !dss.crls.is_empty();
     // Certificates the DSS carries help build paths (a document timestamp's TSA chain, say).
-    let dss_certs: Vec<Certificate> = dss.certs.iter().filter_map(|c| Certificate::from_der(c).ok()).collect();
-    let dss_evidence = revocation::Evidence { ocsps: dss.ocsps.clone(), crls: dss.crls.clone() };
+    // Renewals append to the DSS: the same item may be there several times.
+    let unique = |mut v: Vec<Vec<u8>>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    let dss_certs: Vec<Certificate> = unique(dss.certs.clone()).iter().filter_map(|c| Certificate::from_der(c).ok()).collect();
+    let dss_evidence = revocation::Evidence { ocsps: unique(dss.ocsps.clone()), crls: unique(dss.crls.clone()) };
     let cert_sig = doc
         .catalog()
         .ok()
