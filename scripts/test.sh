@@ -19,7 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # Always asked for: pip returns at once when they are there, and a partial install (say,
 # certomancer without its web-api extra for `certomancer animate`) gets completed.
-py_pkgs=('pyhanko==0.38.*' 'pyhanko-cli==0.6.*' 'certomancer[web-api]==0.16.*' 'certomancer-csc-dummy==0.4.2' 'pyyaml>=6' 'schemathesis==4.*')
+py_pkgs=('pyhanko==0.38.*' 'pyhanko-cli==0.6.*' 'certomancer[web-api]==0.16.*' 'certomancer-csc-dummy==0.4.2' 'pyyaml>=6' 'schemathesis==4.*' 'moto[server]==5.*')
 pip3 install --quiet --disable-pip-version-check "${py_pkgs[@]}" \
   || pip3 install --quiet --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
 

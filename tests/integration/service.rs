@@ -481,3 +481,80 @@ fn service_remote_keys_confirm_on_the_phone_asynchronously() {
         }
     }
 }
+
+/// Documents in an S3-compatible object store (moto's server, an independent implementation):
+/// every blob lands in the bucket before its row; a node with an empty local cache fetches what
+/// it needs and the chain continues; a blob changed in the store behind Kyso's back is refused.
+#[test]
+fn service_keeps_documents_in_an_s3_compatible_store() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut moto = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("moto_server runs (the README's test command installs moto[server])");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "moto_server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    kyso_keys_remote::install_crypto_provider();
+    let http = reqwest::blocking::Client::new();
+    assert!(http.put(format!("{endpoint}/kyso-blobs")).send().unwrap().status().is_success(), "bucket created");
+    let env = [
+        ("AWS_ENDPOINT", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(Backend::Sqlite, dir.path());
+    let data = dir.path().join("data");
+    let args = ["--blob-store", "s3://kyso-blobs"];
+    let id;
+    {
+        let server = Server::start_with_env(&data, &db, &args, &env);
+        let api = server.api();
+        let huong = api.login("huong");
+        id = submit(&api, &huong, "Giao an", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+        let r = approve(&api, &huong, &id);
+        assert_eq!(r.status, 200, "{}", r.json);
+        let sha = r.json["versions"][0]["current_sha256"].as_str().unwrap().to_string();
+        let listing = http.get(format!("{endpoint}/kyso-blobs?list-type=2")).send().unwrap().text().unwrap();
+        assert!(listing.contains(&sha), "the signed version is in the bucket: {listing}");
+    }
+    // A fresh node: nothing cached locally.
+    std::fs::remove_dir_all(data.join("blobs")).unwrap();
+    let server = Server::start_with_env(&data, &db, &args, &env);
+    let api = server.api();
+    let (huong, bao) = (api.login("huong"), api.login("bao"));
+    assert_eq!(approve(&api, &bao, &id).status, 200, "the chain continues from the store");
+    let file = dir.path().join("two.pdf");
+    std::fs::write(&file, api.get(&format!("/documents/{id}/pdf"), &huong).bytes).unwrap();
+    let ps = pdfsig(&file);
+    assert!(ps.signatures == 2 && ps.valid == 2, "{}", ps.text);
+    // Changed in the store behind Kyso's back: refused, never served.
+    let sha = api.get(&format!("/documents/{id}"), &huong).json["versions"][0]["current_sha256"].as_str().unwrap().to_string();
+    drop(server);
+    std::fs::remove_dir_all(data.join("blobs")).unwrap();
+    // Signed like any S3 client (boto3 comes with moto); moto refuses anonymous overwrites.
+    let put = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1').put_object(Bucket='kyso-blobs', Key=sys.argv[2], Body=b'not the document')",
+            &endpoint,
+            &sha,
+        ])
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "overwrite {sha}: {}", String::from_utf8_lossy(&put.stderr));
+    let server = Server::start_with_env(&data, &db, &args, &env);
+    let api = server.api();
+    let r = api.get(&format!("/documents/{id}/pdf"), &api.login("huong"));
+    assert_eq!((r.status, r.code()), (500, "internal"), "a blob that does not hash to its name is not served");
+    let _ = moto.kill();
+    let _ = moto.wait();
+}

@@ -129,6 +129,10 @@ struct ServeArgs {
     /// Seed an empty database with a district, a school, people for every role and test keys.
     #[arg(long)]
     demo: bool,
+    /// Keep documents in an S3-compatible object store: s3://BUCKET (endpoint and credentials
+    /// from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP).
+    #[arg(long, env = "KYSO_BLOB_STORE")]
+    blob_store: Option<String>,
     /// Refuse to sign when the signer's revocation status (OCSP, else CRL) cannot be checked.
     #[arg(long)]
     require_revocation: bool,
@@ -783,6 +787,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         session_ttl_secs: args.session_ttl.max(1),
         max_upload_bytes: args.max_upload_mb.max(1) * 1024 * 1024,
         require_revocation: args.require_revocation,
+        blob_store: args.blob_store,
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))
 }

@@ -539,8 +539,11 @@ async fn download(
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?
         .try_get(0)?;
-    let path = state.blobs.path(&sha).map_err(|e| ApiError::internal("finding a stored document", e))?;
-    let bytes = tokio::fs::read(&path).await.map_err(|e| ApiError::internal("reading a stored document", e))?;
+    let (blobs, name) = (state.blobs.clone(), sha.clone());
+    let bytes = tokio::task::spawn_blocking(move || blobs.read(&name))
+        .await
+        .map_err(|e| ApiError::internal("reading a stored document", e))?
+        .map_err(|e| ApiError::internal("reading a stored document", e))?;
     {
         let _guard = state.db.write_lock.lock().await;
         let mut tx = state.db.pool.begin().await?;

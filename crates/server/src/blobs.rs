@@ -1,15 +1,42 @@
-//! Content-addressed blobs on local disk: `ROOT/ab/abcdef…` named by the SHA-256 of the bytes.
-//! A blob is written to a temporary file, synced and renamed into place before any database row
-//! names it, so a crash leaves at worst an unreferenced blob, never a row without its bytes.
+//! Content-addressed blobs: `ROOT/ab/abcdef…` named by the SHA-256 of the bytes, on local disk,
+//! and optionally in an S3-compatible object store (`object_store`) where the local folder is a
+//! working cache. A blob is written to a temporary file, synced and renamed into place (and
+//! uploaded) before any database row names it, so a crash leaves at worst an unreferenced blob,
+//! never a row without its bytes. A blob fetched back from the store is checked against its
+//! name before use.
 
+use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    /// The durable copy, when configured (S3-compatible); the local folder is then a cache.
+    remote: Option<std::sync::Arc<dyn object_store::ObjectStore>>,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore").field("root", &self.root).field("remote", &self.remote.as_ref().map(|r| r.to_string())).finish()
+    }
+}
+
+/// An S3-compatible store for bucket `bucket`, configured from the standard AWS_* environment
+/// variables (AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP).
+pub fn s3_from_env(bucket: &str) -> Result<std::sync::Arc<dyn object_store::ObjectStore>, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn object_store::ObjectStore>)
+        .map_err(|e| e.to_string())
+}
+
+fn remote_error(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("object store: {e}"))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -31,7 +58,37 @@ impl BlobStore {
         for entry in std::fs::read_dir(&tmp)? {
             let _ = std::fs::remove_file(entry?.path());
         }
-        Ok(BlobStore { root })
+        Ok(BlobStore { root, remote: None })
+    }
+
+    /// Keeps every blob in `remote` too; the local folder becomes a cache. Blocking calls to the
+    /// store run on the current tokio runtime: use this store from blocking threads
+    /// (`spawn_blocking`), as the server does.
+    pub fn with_remote(mut self, remote: std::sync::Arc<dyn object_store::ObjectStore>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// Makes sure the blob is in the local folder (fetching and checking it from the store).
+    fn ensure_local(&self, sha256: &str) -> io::Result<PathBuf> {
+        let path = self.path(sha256)?;
+        if path.exists() {
+            return Ok(path);
+        }
+        let Some(remote) = &self.remote else { return Ok(path) };
+        let rt = tokio::runtime::Handle::try_current().map_err(remote_error)?;
+        let bytes =
+            rt.block_on(async { remote.get(&object_store::path::Path::from(sha256)).await?.bytes().await }).map_err(remote_error)?;
+        if sha256_hex(&bytes) != sha256 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("the stored blob {sha256} does not hash to its name")));
+        }
+        let mut tmp = self.temp()?;
+        tmp.write_all(&bytes)?;
+        tmp.as_file_mut().sync_all()?;
+        let dir = path.parent().expect("blob paths have a directory");
+        std::fs::create_dir_all(dir)?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(path)
     }
 
     pub fn path(&self, sha256: &str) -> io::Result<PathBuf> {
@@ -42,11 +99,11 @@ impl BlobStore {
     }
 
     pub fn open_blob(&self, sha256: &str) -> io::Result<File> {
-        File::open(self.path(sha256)?)
+        File::open(self.ensure_local(sha256)?)
     }
 
     pub fn read(&self, sha256: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(self.path(sha256)?)
+        std::fs::read(self.ensure_local(sha256)?)
     }
 
     /// A temporary file in the store's own file system, for [`BlobStore::commit`].
@@ -78,12 +135,16 @@ impl BlobStore {
         let target = self.path(&name)?;
         let dir = target.parent().expect("blob paths have a directory");
         std::fs::create_dir_all(dir)?;
-        if target.exists() {
-            // Same content already stored: identical bytes, nothing to do.
-            return Ok(name);
+        if !target.exists() {
+            tmp.persist(&target).map_err(|e| e.error)?;
+            sync_dir(dir)?;
         }
-        tmp.persist(&target).map_err(|e| e.error)?;
-        sync_dir(dir)?;
+        if let Some(remote) = &self.remote {
+            // Durable in the store before any row names it.
+            let rt = tokio::runtime::Handle::try_current().map_err(remote_error)?;
+            let bytes = std::fs::read(&target)?;
+            rt.block_on(remote.put(&object_store::path::Path::from(name.as_str()), bytes.into())).map_err(remote_error)?;
+        }
         Ok(name)
     }
 }

@@ -37,6 +37,9 @@ pub struct Config {
     /// Refuse to sign when the signer's revocation status cannot be checked (otherwise: a
     /// warning in the log and the audit entry).
     pub require_revocation: bool,
+    /// `s3://BUCKET`: keep blobs in an S3-compatible store (AWS_* variables configure it); the
+    /// data folder is then a cache.
+    pub blob_store: Option<String>,
 }
 
 impl Config {
@@ -55,6 +58,8 @@ pub enum ServeError {
     TrustAnchor { path: PathBuf, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("blob store: {0}")]
+    BlobStore(String),
     #[error("demo data: {0}")]
     Demo(String),
     #[error("server: {0}")]
@@ -88,8 +93,13 @@ impl AppState {
             .execute(&db.pool)
             .await
             .map_err(|source| ServeError::Database { url: redact(&url), source })?;
-        let blobs = blobs::BlobStore::open(config.data_dir.join("blobs"))
+        let mut blobs = blobs::BlobStore::open(config.data_dir.join("blobs"))
             .map_err(|source| ServeError::DataDir { path: config.data_dir.join("blobs"), source })?;
+        if let Some(spec) = &config.blob_store {
+            let bucket =
+                spec.strip_prefix("s3://").ok_or_else(|| ServeError::BlobStore(format!("{spec}: only s3://BUCKET is supported")))?;
+            blobs = blobs.with_remote(blobs::s3_from_env(bucket.trim_end_matches('/')).map_err(ServeError::BlobStore)?);
+        }
         let mut trust_anchors = Vec::new();
         for path in &config.trust_anchors {
             let bytes = std::fs::read(path).map_err(|e| ServeError::TrustAnchor { path: path.clone(), message: e.to_string() })?;
