@@ -191,6 +191,27 @@ pub fn check(sd: &SignedData, hash_signed: &mut dyn FnMut(DigestAlgorithm) -> Ve
     let [si] = infos.as_slice() else {
         return Err(CmsFailure::Malformed(format!("{} SignerInfos where one is expected", infos.len())));
     };
+    // RFC 5652 consistency of the parts no signature covers: a changed byte there must not pass
+    // unnoticed (found by the mutation test: a flipped digestAlgorithms OID still validated).
+    if sd.encap_content_info.econtent_type != rfc5911::ID_DATA {
+        return Err(CmsFailure::Malformed(format!(
+            "the encapsulated content type is {}, not id-data",
+            sd.encap_content_info.econtent_type
+        )));
+    }
+    if !sd.digest_algorithms.iter().any(|a| a.oid == si.digest_alg.oid) {
+        return Err(CmsFailure::Malformed("the SignerInfo's digest algorithm is not listed in the SignedData's digestAlgorithms".into()));
+    }
+    let versions_ok = matches!(
+        (sd.version as u8, si.version as u8, &si.sid),
+        (1 | 3 | 4 | 5, 1, cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(_))
+            | (3..=5, 3, cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(_))
+    );
+    if !versions_ok {
+        return Err(CmsFailure::Malformed(
+            "the SignedData or SignerInfo version does not fit the signer identifier (RFC 5652 §5.1, §5.3)".into(),
+        ));
+    }
     let certificates = kyso_pades::certinfo::certificates_of(sd);
     let signer = kyso_pades::certinfo::signer_of(&certificates, &si.sid)
         .ok_or_else(|| CmsFailure::Malformed("the signer's certificate is not in the CMS".into()))?;

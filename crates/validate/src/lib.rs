@@ -93,8 +93,10 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
         .ok()
         .and_then(|c| doc.resolve_dict(c.get(b"Perms")).ok().flatten())
         .and_then(|p| p.get(b"DocMDP").and_then(Object::as_ref));
+    let mut attached = std::collections::HashSet::new();
     for field in fields.into_iter().filter(|f| f.field_type.as_deref() == Some("Sig")) {
         let Some(sig_ref) = field.signature else { continue };
+        attached.insert(sig_ref);
         let sig = match doc.resolve_dict(Some(&Object::Ref(sig_ref))) {
             Ok(Some(d)) => d,
             // Fail closed: a signed field whose signature cannot be read is a failed signature,
@@ -112,6 +114,19 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
             r.level = "PAdES-B-LT".into();
         }
         report.signatures.push(r);
+    }
+    // Fail closed on signatures no signature field shows (a field whose /FT or /V was changed,
+    // a dictionary left behind): each live signature dictionary in the file must be reported.
+    for r in unattached_signatures(data, &mut doc, &attached) {
+        let mut u = unreadable_signature(&format!("(object {} {})", r.num, r.generation), data.len() as u64);
+        u.messages = vec![msg(
+            format!("từ điển chữ ký (đối tượng {}) không gắn với trường chữ ký nào: chữ ký bị ẩn hoặc bị tách khỏi trường", r.num),
+            format!(
+                "a signature dictionary (object {}) is not attached to any signature field: the signature was hidden or detached",
+                r.num
+            ),
+        )];
+        report.signatures.push(u);
     }
     // In signing order: by where the signed revision ends.
     report.signatures.sort_by_key(|s| s.revision_end);
@@ -442,6 +457,42 @@ fn judge_path(r: &mut SignatureReport, subject: &Certificate, pool: &[Certificat
             r.messages.push(msg(vi, en));
         }
     }
+}
+
+/// Live objects holding a signature dictionary (`/ByteRange` and `/Contents`) that no signature
+/// field points at. Signature dictionaries are never compressed (their /Contents must lie in
+/// the file's bytes), so a scan of the raw bytes for `/ByteRange` finds them all.
+fn unattached_signatures(
+    data: &[u8],
+    doc: &mut Document<Cursor<&[u8]>>,
+    attached: &std::collections::HashSet<kyso_pdf::ObjRef>,
+) -> Vec<kyso_pdf::ObjRef> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = data[from..].windows(10).position(|w| w == b"/ByteRange").map(|i| i + from) {
+        from = i + 10;
+        // The object it sits in: the last "N G obj" before it.
+        let Some(obj_kw) = data[..i].windows(3).rposition(|w| w == b"obj") else { continue };
+        let head = &data[obj_kw.saturating_sub(24)..obj_kw];
+        let text = String::from_utf8_lossy(head);
+        let mut nums = text.split_whitespace().rev();
+        let (Some(generation), Some(num)) =
+            (nums.next().and_then(|g| g.parse::<u16>().ok()), nums.next().and_then(|n| n.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        let r = kyso_pdf::ObjRef::new(num, generation);
+        if attached.contains(&r) || found.contains(&r) {
+            continue;
+        }
+        if let Ok(Object::Dict(d)) = doc.get(r)
+            && d.contains(b"ByteRange")
+            && d.contains(b"Contents")
+        {
+            found.push(r);
+        }
+    }
+    found
 }
 
 fn unreadable_signature(field: &str, file_len: u64) -> SignatureReport {
