@@ -129,8 +129,7 @@ async fn logout(State(state): AppStateRef, caller: Caller, headers: HeaderMap) -
             .bind(crate::blobs::sha256_hex(token.trim().as_bytes()))
             .execute(&mut *tx)
             .await?;
-        audit::append(&mut tx, Record { actor: &caller.actor(), action: "logout", document_id: None, org_id: None, detail: json!({}) })
-            .await?;
+        record(&mut tx, &caller, "logout", None, None, json!({})).await?;
         tx.commit().await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -215,17 +214,7 @@ async fn create_client(
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-    audit::append(
-        &mut tx,
-        Record {
-            actor: &caller.actor(),
-            action: "client_created",
-            document_id: None,
-            org_id: Some(&req.org_id),
-            detail: json!({"client": req.name, "scopes": req.scopes}),
-        },
-    )
-    .await?;
+    record(&mut tx, &caller, "client_created", None, Some(&req.org_id), json!({"client": req.name, "scopes": req.scopes})).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "name": req.name, "token": token, "expires_at": expires_at}))))
 }
@@ -272,15 +261,13 @@ async fn create_delegation(
         .bind(req.valid_until)
         .execute(&mut *tx)
         .await?;
-    audit::append(
+    record(
         &mut tx,
-        Record {
-            actor: &caller.actor(),
-            action: "delegated",
-            document_id: None,
-            org_id: Some(&req.org_id),
-            detail: json!({"to": req.to_username, "role": req.role, "valid_until": req.valid_until}),
-        },
+        &caller,
+        "delegated",
+        None,
+        Some(&req.org_id),
+        json!({"to": req.to_username, "role": req.role, "valid_until": req.valid_until}),
     )
     .await?;
     tx.commit().await?;
@@ -547,17 +534,7 @@ async fn download(
     {
         let _guard = state.db.write_lock.lock().await;
         let mut tx = state.db.pool.begin().await?;
-        audit::append(
-            &mut tx,
-            Record {
-                actor: &caller.actor(),
-                action: "download",
-                document_id: Some(&doc.id),
-                org_id: Some(&doc.org_id),
-                detail: json!({"version": version, "sha256": sha}),
-            },
-        )
-        .await?;
+        record(&mut tx, &caller, "download", Some(&doc.id), Some(&doc.org_id), json!({"version": version, "sha256": sha})).await?;
         tx.commit().await?;
     }
     Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::ETAG, format!("\"{sha}\""))], bytes).into_response())
@@ -625,6 +602,18 @@ async fn store_replay(
         .await?;
     }
     Ok(())
+}
+
+/// Appends the caller's audit entry inside `tx` (see [`audit::append`]).
+async fn record(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    caller: &Caller,
+    action: &str,
+    document_id: Option<&str>,
+    org_id: Option<&str>,
+    detail: Value,
+) -> Result<(), sqlx::Error> {
+    audit::append(tx, Record { actor: &caller.actor(), action, document_id, org_id, detail }).await
 }
 
 fn request_digest(parts: &[&[u8]]) -> String {
@@ -738,17 +727,7 @@ async fn submit(
         .execute(&mut *tx)
         .await?;
     insert_version(&mut tx, &doc_id, 1, &original, &plan, created).await?;
-    audit::append(
-        &mut tx,
-        Record {
-            actor: &caller.actor(),
-            action: "submit",
-            document_id: Some(&doc_id),
-            org_id: Some(&org_id),
-            detail: json!({"version": 1, "title": q.title, "sha256": original.1}),
-        },
-    )
-    .await?;
+    record(&mut tx, &caller, "submit", Some(&doc_id), Some(&org_id), json!({"version": 1, "title": q.title, "sha256": original.1})).await?;
     let doc = DocRow {
         id: doc_id.clone(),
         org_id,
@@ -902,17 +881,7 @@ async fn resubmit(
         ));
     }
     insert_version(&mut tx, &doc.id, version, &blobs, &plan, now()).await?;
-    audit::append(
-        &mut tx,
-        Record {
-            actor: &caller.actor(),
-            action: "resubmit",
-            document_id: Some(&doc.id),
-            org_id: Some(&doc.org_id),
-            detail: json!({"version": version, "sha256": blobs.1}),
-        },
-    )
-    .await?;
+    record(&mut tx, &caller, "resubmit", Some(&doc.id), Some(&doc.org_id), json!({"version": version, "sha256": blobs.1})).await?;
     tx.commit().await?;
     drop(_guard);
     let doc = load_document(&state.db.pool, &doc.id).await?.ok_or_else(|| ApiError::not_found("document"))?;
@@ -1112,17 +1081,7 @@ async fn commit_signature(
         .bind(&t.doc.id)
         .execute(&mut *tx)
         .await?;
-    audit::append(
-        &mut tx,
-        Record {
-            actor: &caller.actor(),
-            action: "sign",
-            document_id: Some(&t.doc.id),
-            org_id: Some(&t.doc.org_id),
-            detail: json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": reason, "completed": remaining == 0, "revocation": revocation}),
-        },
-    )
-    .await?;
+    record(&mut tx, caller, "sign", Some(&t.doc.id), Some(&t.doc.org_id), json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": reason, "completed": remaining == 0, "revocation": revocation})).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1301,22 +1260,13 @@ async fn get_operation(State(state): AppStateRef, caller: Caller, Path(id): Path
     })))
 }
 
-#[derive(Deserialize)]
-struct KeyRequest {
-    key: String,
-    cert: Option<std::path::PathBuf>,
-    chain: Option<std::path::PathBuf>,
-    config: Option<std::path::PathBuf>,
-    key_password_env: Option<String>,
-}
-
 /// An administrator sets the key backend a person signs with: a key file, a token (`pkcs11:`,
 /// `hsm:`) or a remote provider (`csc:`); secrets only as names of environment variables.
 async fn set_user_key(
     State(state): AppStateRef,
     caller: Caller,
     Path(username): Path<String>,
-    JsonBody(req): JsonBody<KeyRequest>,
+    JsonBody(spec): JsonBody<KeySpecRecord>,
 ) -> ApiResult<StatusCode> {
     caller.require_user()?;
     let row = sqlx::query("SELECT id FROM users WHERE username = $1")
@@ -1340,13 +1290,12 @@ async fn set_user_key(
             "chỉ quản trị viên của mọi đơn vị người này thuộc về mới được đặt khóa ký",
         ));
     }
-    if req.key.trim().is_empty() {
+    if spec.key.trim().is_empty() {
         return Err(ApiError::bad_request(
             "key must name a key file, a token or a provider",
             "cần chỉ rõ tệp khóa, token hoặc nhà cung cấp",
         ));
     }
-    let spec = KeySpecRecord { key: req.key, cert: req.cert, chain: req.chain, config: req.config, key_password_env: req.key_password_env };
     let _guard = state.db.write_lock.lock().await;
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("UPDATE users SET key_spec = $1 WHERE id = $2")
@@ -1354,17 +1303,7 @@ async fn set_user_key(
         .bind(&user_id)
         .execute(&mut *tx)
         .await?;
-    audit::append(
-        &mut tx,
-        Record {
-            actor: &caller.actor(),
-            action: "key_set",
-            document_id: None,
-            org_id: orgs.first().map(String::as_str),
-            detail: json!({"user": username, "key": spec.key}),
-        },
-    )
-    .await?;
+    record(&mut tx, &caller, "key_set", None, orgs.first().map(String::as_str), json!({"user": username, "key": spec.key})).await?;
     tx.commit().await?;
     state.keys.lock().expect("key cache lock").remove(&user_id);
     Ok(StatusCode::NO_CONTENT)
@@ -1427,15 +1366,13 @@ async fn return_document(
                 "văn bản vừa thay đổi: hãy tải lại",
             ));
         }
-        audit::append(
+        record(
             &mut tx,
-            Record {
-                actor: &caller.actor(),
-                action: "return",
-                document_id: Some(&id),
-                org_id: Some(&target.doc.org_id),
-                detail: json!({"version": target.doc.current_version, "stage": target.step.stage, "reason": req.reason}),
-            },
+            &caller,
+            "return",
+            Some(&id),
+            Some(&target.doc.org_id),
+            json!({"version": target.doc.current_version, "stage": target.step.stage, "reason": req.reason}),
         )
         .await?;
         tx.commit().await?;

@@ -329,19 +329,7 @@ fn check_signature(
     r.intact = true;
     r.digest_algorithm = Some(facts.digest.name().to_string());
     let signer = &facts.signer;
-    let v = signer.tbs_certificate().validity();
-    r.signer = Some(Signer {
-        name: subject_cn(signer),
-        organization: signer.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned()),
-        issuer: signer.tbs_certificate().issuer().to_string(),
-        certificate_sha256: signer
-            .to_der()
-            .map(|d| kyso_keys::DigestAlgorithm::Sha256.digest(&d).iter().map(|b| format!("{b:02x}")).collect())
-            .unwrap_or_default(),
-        not_before: v.not_before.to_string(),
-        not_after: v.not_after.to_string(),
-        chain: Vec::new(),
-    });
+    r.signer = Some(signer_info(signer));
     r.level = match (r.subfilter.as_str(), facts.has_ess_signing_certificate, facts.has_timestamp) {
         ("ETSI.CAdES.detached", true, true) => "PAdES-B-T".into(),
         ("ETSI.CAdES.detached", true, false) => "PAdES-B-B".into(),
@@ -557,20 +545,7 @@ fn check_document_timestamp(r: &mut SignatureReport, data: &[u8], (a, b, end): (
             r.intact = true;
             r.digest_algorithm = Some(alg.name().to_string());
             r.timestamp_time = Some(t.info.gen_time().0);
-            let tsa = &t.tsa_certificate;
-            let v = tsa.tbs_certificate().validity();
-            r.signer = Some(Signer {
-                name: subject_cn(tsa),
-                organization: tsa.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned()),
-                issuer: tsa.tbs_certificate().issuer().to_string(),
-                certificate_sha256: tsa
-                    .to_der()
-                    .map(|d| kyso_keys::DigestAlgorithm::Sha256.digest(&d).iter().map(|b| format!("{b:02x}")).collect())
-                    .unwrap_or_default(),
-                not_before: v.not_before.to_string(),
-                not_after: v.not_after.to_string(),
-                chain: Vec::new(),
-            });
+            r.signer = Some(signer_info(&t.tsa_certificate));
         }
         Err(e) => {
             let copied = e.to_string().contains("another value");
@@ -581,6 +556,23 @@ fn check_document_timestamp(r: &mut SignatureReport, data: &[u8], (a, b, end): (
             }
             r.messages.push(msg("dấu thời gian tài liệu không khớp với tài liệu", e.to_string()));
         }
+    }
+}
+
+/// What the report shows of a signing certificate (the path is filled in later).
+fn signer_info(cert: &Certificate) -> Signer {
+    let v = cert.tbs_certificate().validity();
+    Signer {
+        name: subject_cn(cert),
+        organization: cert.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned()),
+        issuer: cert.tbs_certificate().issuer().to_string(),
+        certificate_sha256: cert
+            .to_der()
+            .map(|d| kyso_keys::DigestAlgorithm::Sha256.digest(&d).iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default(),
+        not_before: v.not_before.to_string(),
+        not_after: v.not_after.to_string(),
+        chain: Vec::new(),
     }
 }
 
