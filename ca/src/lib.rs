@@ -2,15 +2,16 @@
 //! [`SIGNERS`]: one row per end entity. Dates are fixed so tests never rot.
 //!
 //! ```text
-//! Kyso Test National Root CA (P-256, self-signed)          2025-01-01 .. 2045-01-01
-//! └─ Kyso Test Public CA (P-256), like a licensed Vietnamese CA
+//! Kyso Test National Root CA (P-256, self-signed)          2025-01-01 .. 2049-12-31
+//! └─ Kyso Test Public CA (P-256), like a licensed Vietnamese CA    .. 2049-12-31
+//!    (people, seal and OCSP responder: 2025-01-01 .. 2045-01-01)
 //!    ├─ teacher-rsa        RSA-2048  Nguyễn Thị Hương, teacher (also used for RSA-PSS)
 //!    ├─ head-p256          P-256     Phạm Quốc Bảo, head of subject group
 //!    ├─ principal-p256     P-256     Trần Văn Minh, principal
 //!    ├─ principal-rsa3072  RSA-3072  Trần Văn Minh, principal (RSA-3072 variant)
 //!    ├─ district-p384      P-384     Lê Thu Hà, district officer
 //!    ├─ seal-rsa           RSA-2048  Trường THCS Gia Thụy, the school's organisation seal
-//!    ├─ tsa                P-256     timestamping (EKU id-kp-timeStamping, critical)
+//!    ├─ tsa                P-256     timestamping (EKU id-kp-timeStamping, critical), .. 2049-12-31
 //!    ├─ ocsp               P-256     OCSP responder (EKU id-kp-OCSPSigning)
 //!    ├─ revoked-teacher    P-256     a signer the revocation services report as revoked
 //!    └─ expired-teacher    P-256     valid only 2020-01-01 .. 2021-01-01
@@ -70,6 +71,10 @@ pub enum Usage {
 
 /// 2025-01-01 .. 2045-01-01.
 const LONG: (u64, u64) = (1_735_689_600, 2_366_841_600);
+/// 2025-01-01 .. 2049-12-31 23:59:59 (the last UTCTime): the CAs and the TSA outlive every
+/// signer by five years, so validation after the signers' certificates expired can be tested
+/// (POE from timestamps) without the test PKI rotting.
+const ARCHIVE: (u64, u64) = (1_735_689_600, 2_524_607_999);
 /// 2020-01-01 .. 2021-01-01.
 const EXPIRED: (u64, u64) = (1_577_836_800, 1_609_459_200);
 
@@ -89,7 +94,7 @@ pub const SIGNERS: &[Signer] = &[
         subject: "CN=Kyso Test TSA,O=Kyso Test PKI,C=VN",
         kind: KeyType::P256,
         usage: Usage::TimeStamping,
-        validity: LONG,
+        validity: ARCHIVE,
     },
     Signer {
         file_stem: "ocsp",
@@ -236,15 +241,20 @@ pub fn generate(dir: &Path) -> Result<(), Error> {
     let root_name = Name::from_str(ROOT_DN)?;
     let root_spki = SubjectPublicKeyInfoOwned::from_key(root_key.verifying_key())?;
     let root =
-        issue(&root_key, &root_name, root_spki, Issue { subject: ROOT_DN, ca: true, usage: Usage::DocumentSigning, validity: LONG }, 1)?;
+        issue(&root_key, &root_name, root_spki, Issue { subject: ROOT_DN, ca: true, usage: Usage::DocumentSigning, validity: ARCHIVE }, 1)?;
     write("root.cert.pem", root.to_pem(LineEnding::LF)?)?;
     write("root.key.pem", root_key.to_pkcs8_pem(LineEnding::LF)?.to_string())?;
 
     let ca_key = random_p256()?;
     let ca_name = Name::from_str(ISSUING_DN)?;
     let ca_spki = SubjectPublicKeyInfoOwned::from_key(ca_key.verifying_key())?;
-    let ca =
-        issue(&root_key, &root_name, ca_spki, Issue { subject: ISSUING_DN, ca: true, usage: Usage::DocumentSigning, validity: LONG }, 2)?;
+    let ca = issue(
+        &root_key,
+        &root_name,
+        ca_spki,
+        Issue { subject: ISSUING_DN, ca: true, usage: Usage::DocumentSigning, validity: ARCHIVE },
+        2,
+    )?;
     write("issuing-ca.cert.pem", ca.to_pem(LineEnding::LF)?)?;
     write("issuing-ca.key.pem", ca_key.to_pkcs8_pem(LineEnding::LF)?.to_string())?;
 
@@ -308,7 +318,7 @@ pub fn certomancer_config() -> Result<String, Error> {
         }
     }
     y.push_str("    certs:\n");
-    let (from, to) = (iso(LONG.0)?, iso(LONG.1)?);
+    let (from, to) = (iso(ARCHIVE.0)?, iso(ARCHIVE.1)?);
     let cert = |y: &mut String, stem: &str, issuer: &str, validity: (String, String)| {
         y.push_str(&format!(
             "      {stem}:\n        certificate-file: {stem}.cert.pem\n        subject: {stem}\n        issuer: {issuer}\n        validity:\n          valid-from: \"{}\"\n          valid-to: \"{}\"\n",
@@ -328,8 +338,8 @@ pub fn certomancer_config() -> Result<String, Error> {
         "    services:\n",
         "      time-stamping:\n        tsa:\n          signing-key: tsa\n          signing-cert: tsa\n",
         "      ocsp:\n        issuing-ca:\n          for-issuer: issuing-ca\n          responder-cert: ocsp\n          signing-key: ocsp\n",
-        "      crl-repo:\n        root:\n          for-issuer: root\n          signing-key: root\n          simulated-update-schedule: \"P1D\"\n",
-        "        issuing-ca:\n          for-issuer: issuing-ca\n          signing-key: issuing-ca\n          simulated-update-schedule: \"P1D\"\n",
+        "      crl-repo:\n        root:\n          for-issuer: root\n          signing-key: root\n          simulated-update-schedule: \"P9000D\"\n",
+        "        issuing-ca:\n          for-issuer: issuing-ca\n          signing-key: issuing-ca\n          simulated-update-schedule: \"P9000D\"\n",
         "      cert-repo:\n        root:\n          for-issuer: root\n          publish-issued-certs: yes\n",
         "        issuing-ca:\n          for-issuer: issuing-ca\n          publish-issued-certs: yes\n",
     ));

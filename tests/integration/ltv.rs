@@ -80,20 +80,24 @@ fn a_missing_tsa_fails_in_bounded_time_and_b_b_still_works() {
 }
 
 fn adesverify(file: &std::path::Path) -> String {
-    let out = tool(
-        "pyhanko",
-        &[
-            "sign",
-            "adesverify",
-            "--trust",
-            &pki("root.cert.pem").display().to_string(),
-            "--trust-replace",
-            "--executive-summary",
-            &file.display().to_string(),
-        ],
-    );
+    adesverify_at(file, None)
+}
+
+/// pyHanko's AdES validation, offline, optionally at another validation time (ISO 8601).
+fn adesverify_at(file: &std::path::Path, at: Option<&str>) -> String {
+    let root = pki("root.cert.pem").display().to_string();
+    let f = file.display().to_string();
+    let mut args = vec!["sign", "adesverify", "--trust", root.as_str(), "--trust-replace", "--executive-summary"];
+    if let Some(t) = at {
+        args.extend(["--validation-time", t]);
+    }
+    args.push(f.as_str());
+    let out = tool("pyhanko", &args);
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// 2047-06-01: the signers' certificates expired in 2045; the CAs and the TSA last to 2049.
+const AFTER_SIGNER_EXPIRY: &str = "2047-06-01T00:00:00+00:00";
 
 #[test]
 fn b_lt_validates_later_from_embedded_data_alone() {
@@ -115,6 +119,26 @@ fn b_lt_validates_later_from_embedded_data_alone() {
     assert!(adesverify(&blt).ends_with(":VALID"), "B-LT: {}", adesverify(&blt));
     assert!(adesverify(&augmented).ends_with(":VALID"), "augmented: {}", adesverify(&augmented));
     assert!(adesverify(&bt).ends_with(":INVALID"), "control: a B-T file without the DSS cannot be validated offline: {}", adesverify(&bt));
+    // After the signer's certificate expired: the timestamp is the proof of existence, the DSS
+    // the proof it was not revoked. A file without a timestamp cannot prove anything then.
+    assert!(
+        adesverify_at(&blt, Some(AFTER_SIGNER_EXPIRY)).ends_with(":VALID"),
+        "B-LT in 2047: {}",
+        adesverify_at(&blt, Some(AFTER_SIGNER_EXPIRY))
+    );
+    assert!(adesverify_at(&augmented, Some(AFTER_SIGNER_EXPIRY)).ends_with(":INVALID"), "control: no timestamp, no proof in 2047");
+    let root = pki("root.cert.pem").display().to_string();
+    let at_2047 = |f: &std::path::Path| {
+        let out = kyso(&["verify", "--offline", "--at", "2047-06-01", &f.display().to_string(), "--trust", &root, "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            out.status.code(),
+            json["signatures"][0]["indication"].as_str().unwrap_or_default().to_string(),
+            json["signatures"][0]["sub_indication"].clone(),
+        )
+    };
+    assert_eq!(at_2047(&blt).0, Some(0), "kyso verify --at 2047 on B-LT: {:?}", at_2047(&blt));
+    assert_eq!(at_2047(&augmented), (Some(2), "INDETERMINATE".to_string(), serde_json::json!("OUT_OF_BOUNDS_NO_POE")));
     // Online by default: the services are down, so the embedded OCSP response must carry it.
     let out = kyso(&["verify", &blt.display().to_string(), "--trust", &pki("root.cert.pem").display().to_string(), "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -160,6 +184,18 @@ fn b_lta_document_timestamps_and_renewal() {
     let root = pki("root.cert.pem").display().to_string();
     for (file, document_timestamps) in [(&lta, 1), (&renewed, 2)] {
         assert!(adesverify(file).ends_with(":VALID"), "{}: {}", file.display(), adesverify(file));
+        let later = adesverify_at(file, Some(AFTER_SIGNER_EXPIRY));
+        assert!(later.ends_with(":VALID"), "{} in 2047: {later}", file.display());
+        let out = kyso(&[
+            "verify",
+            "--offline",
+            "--at",
+            "2047-06-01",
+            &file.display().to_string(),
+            "--trust",
+            &pki("root.cert.pem").display().to_string(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "kyso verify --at 2047: {}", String::from_utf8_lossy(&out.stdout));
         qpdf_no_worse(&input, file).unwrap();
         let out = kyso(&["verify", &file.display().to_string(), "--trust", &root, "--format", "json"]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));

@@ -356,13 +356,16 @@ fn check_signature(
             Ok(t) => {
                 let (text, unix) = t.info.gen_time();
                 r.timestamp_time = Some(text);
-                proven_time = unix;
-                let pool: Vec<Certificate> = t.certificates.iter().chain(facts.certificates.iter()).cloned().collect();
-                match path::build(&t.tsa_certificate, &pool, &ctx.trust_anchors, unix.unwrap_or(ctx.validation_time_unix)) {
-                    Ok(_) => r.messages.push(msg("dấu thời gian hợp lệ", "the signature timestamp is valid and its TSA is trusted")),
+                let pool: Vec<Certificate> = t.certificates.iter().chain(facts.certificates.iter()).chain(dss_certs).cloned().collect();
+                // The timestamp proves the signing time only if its TSA is trusted now.
+                match path::build(&t.tsa_certificate, &pool, &ctx.trust_anchors, ctx.validation_time_unix) {
+                    Ok(_) => {
+                        proven_time = unix;
+                        r.messages.push(msg("dấu thời gian hợp lệ", "the signature timestamp is valid and its TSA is trusted"))
+                    }
                     Err(_) => r.messages.push(msg(
-                        "dấu thời gian không chuỗi tới gốc tin cậy",
-                        "the signature timestamp's TSA does not chain to a trusted root",
+                        "dấu thời gian không chuỗi tới gốc tin cậy tại thời điểm kiểm tra",
+                        "the signature timestamp's TSA does not chain to a trusted root at the validation time",
                     )),
                 }
             }
@@ -378,6 +381,23 @@ fn check_signature(
     }
     let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).cloned().collect();
     judge_path(&mut r, signer, &pool, ctx, ctx.validation_time_unix);
+    // Past the certificate's expiry, a trusted signature timestamp is the proof of existence:
+    // the path must have been valid when the timestamp says the signature existed.
+    if r.sub_indication.as_deref() == Some("OUT_OF_BOUNDS_NO_POE")
+        && let Some(at) = proven_time
+    {
+        let expired = r.messages.pop();
+        r.sub_indication = None;
+        judge_path(&mut r, signer, &pool, ctx, at);
+        if r.indication == Indication::TotalPassed {
+            r.messages.push(msg(
+                "chứng thư số đã hết hạn, nhưng dấu thời gian chứng minh chữ ký được tạo khi chứng thư còn hiệu lực",
+                "the certificate has expired since, but the signature timestamp proves the signature was made while it was valid",
+            ));
+        } else if let Some(m) = expired {
+            r.messages.push(m);
+        }
+    }
     if r.indication == Indication::TotalPassed {
         let mut evidence = revocation::Evidence { ocsps: file.dss_evidence.ocsps.clone(), crls: file.dss_evidence.crls.clone() };
         revocation::from_cms(&sd, &mut evidence);
