@@ -278,9 +278,18 @@ fn service_routes_and_openapi_agree() {
 }
 
 #[test]
-fn service_sessions_expire() {
+fn service_sessions_expire_on_sqlite() {
+    sessions_expire(Backend::Sqlite);
+}
+
+#[test]
+fn service_sessions_expire_on_postgres() {
+    sessions_expire(Backend::Postgres);
+}
+
+fn sessions_expire(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let server = Server::start(&dir.path().join("data"), &db, &["--session-ttl", "1"]);
     let api = server.api();
     let t = api.login("huong");
@@ -293,9 +302,18 @@ fn service_sessions_expire() {
 /// document is consistent (its stored PDF carries exactly the signatures its steps record, all
 /// valid) and that every chain can still be completed.
 #[test]
-fn service_survives_sigkill_during_signing() {
+fn service_survives_sigkill_during_signing_on_sqlite() {
+    survives_sigkill_during_signing(Backend::Sqlite);
+}
+
+#[test]
+fn service_survives_sigkill_during_signing_on_postgres() {
+    survives_sigkill_during_signing(Backend::Postgres);
+}
+
+fn survives_sigkill_during_signing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let data = dir.path().join("data");
     let pdf = lesson_plan();
     let mut server = Server::start(&data, &db, &[]);

@@ -139,7 +139,7 @@ impl Db {
         install_default_drivers();
         let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
         let url = if backend == Backend::Sqlite && !url.contains('?') { format!("{url}?mode=rwc") } else { url.to_string() };
-        let pool = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 16 }).connect(&url).await?;
+        let pool = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 8 } else { 16 }).connect(&url).await?;
         if backend == Backend::Sqlite {
             // WAL: readers never wait for the writer (sqlx keeps synchronous=FULL: durable commits).
             sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
