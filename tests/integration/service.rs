@@ -576,3 +576,44 @@ fn service_keeps_documents_in_an_s3_compatible_store() {
     let _ = moto.kill();
     let _ = moto.wait();
 }
+
+/// A principal-style batch with a remote key: one phone confirmation signs the whole lot.
+#[test]
+fn service_batch_with_a_remote_key_takes_one_confirmation() {
+    use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
+    let phone = PhoneDouble::start(Dialect::Vnpt, "head-p256", Outcome::Confirm, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("kyso.toml");
+    std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
+    let db = fresh_database(Backend::Sqlite, dir.path());
+    let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
+    let api = server.api();
+    let (admin, huong, bao) = (api.login("admin"), api.login("huong"), api.login("bao"));
+    let key = json!({"key": format!("csc:p/{}", credential(Dialect::Vnpt)), "config": conf.display().to_string()});
+    assert_eq!(api.post("/users/bao/key", &admin, Body::Json(key)).status, 204);
+    let ids: Vec<String> = (0..4)
+        .map(|n| {
+            let id = submit(&api, &huong, &format!("Giao an {n}"), &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+            assert_eq!(approve(&api, &huong, &id).status, 200);
+            id
+        })
+        .collect();
+    let r = api.post("/approvals/batch", &bao, Body::Json(json!({"document_ids": ids})));
+    expect(&r, "POST", "/api/v1/approvals/batch", 202);
+    let op = r.json["operation_id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let r = api.get(&format!("/operations/{op}"), &bao);
+        if r.json["state"] != "pending" {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the batch never finished");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(done.json["state"], "done", "{}", done.json);
+    assert_eq!(done.json["result"]["signed"], 4, "{}", done.json);
+    assert_eq!(phone.submissions.load(std::sync::atomic::Ordering::SeqCst), 1, "one confirmation on the phone for all four");
+    for id in &ids {
+        assert_eq!(api.get(&format!("/documents/{id}"), &bao).json["current_stage"], 2);
+    }
+}
