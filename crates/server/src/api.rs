@@ -874,11 +874,7 @@ async fn resubmit(
         .await?
         .rows_affected();
     if changed != 1 {
-        return Err(ApiError::conflict(
-            "concurrent_change",
-            "the document changed meanwhile: reload it",
-            "văn bản vừa thay đổi: hãy tải lại",
-        ));
+        return Err(ApiError::concurrent_change());
     }
     insert_version(&mut tx, &doc.id, version, &blobs, &plan, now()).await?;
     record(&mut tx, &caller, "resubmit", Some(&doc.id), Some(&doc.org_id), json!({"version": version, "sha256": blobs.1})).await?;
@@ -1062,11 +1058,7 @@ async fn commit_signature(
         .rows_affected();
     if moved != 1 || signed != 1 {
         // Dropping the transaction rolls back; the new blob stays unreferenced.
-        return Err(ApiError::conflict(
-            "concurrent_change",
-            "the document changed while you signed: reload and sign again",
-            "văn bản vừa thay đổi trong lúc ký: hãy tải lại và ký lại",
-        ));
+        return Err(ApiError::concurrent_change());
     }
     let remaining: i64 = sqlx::query("SELECT COUNT(*) FROM steps WHERE document_id = $1 AND version = $2 AND signed_by IS NULL")
         .bind(&t.doc.id)
@@ -1360,11 +1352,7 @@ async fn return_document(
             .await?
             .rows_affected();
         if changed != 1 {
-            return Err(ApiError::conflict(
-                "concurrent_change",
-                "the document changed meanwhile: reload it",
-                "văn bản vừa thay đổi: hãy tải lại",
-            ));
+            return Err(ApiError::concurrent_change());
         }
         record(
             &mut tx,

@@ -45,6 +45,14 @@ impl ApiError {
     pub fn conflict(code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, en, vi)
     }
+    /// Somebody changed the document between reading and writing (optimistic concurrency).
+    pub fn concurrent_change() -> Self {
+        Self::conflict(
+            "concurrent_change",
+            "the document changed meanwhile: reload it and try again",
+            "văn bản vừa thay đổi: hãy tải lại và thử lại",
+        )
+    }
     pub fn unprocessable(code: &'static str, en: impl Into<String>, vi: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, en, vi)
     }
