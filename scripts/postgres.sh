@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Starts a throwaway PostgreSQL server for the tests (idempotent): its own cluster under
-# target/kyso-pg, on 127.0.0.1 from port 55432 up (the first free one), trust authentication on loopback, database and role "kyso".
+# Starts a throwaway PostgreSQL server for the tests (idempotent): its own cluster under /tmp
+# (one per checkout: the postgres user must be able to reach it, which a checkout under a private
+# home folder would not allow), on 127.0.0.1 from port 55432 up (the first free one), trust authentication on loopback, database and role "kyso".
 # Prints the URL to use. Needs Debian's postgresql package (scripts/test.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found under /usr/lib/postgresql" >&2; exit 1; }
-dir=$(pwd)/target/kyso-pg
+dir=${KYSO_PG_DIR:-/tmp/kyso-pg-$(pwd | sha256sum | cut -c1-12)}
 mkdir -p "$dir"
 as_db_user=()
 if [ "$(id -u)" = 0 ]; then
