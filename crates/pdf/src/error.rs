@@ -14,7 +14,7 @@ pub enum Error {
     )]
     Encrypted,
     #[error(
-        "the PDF uses hybrid cross-references (a table plus /XRefStm); readers may disagree about its content, so Kyso refuses to sign it"
+        "the PDF uses hybrid cross-references (a table plus /XRefStm); readers may disagree about its content, so Kyso refuses it (signing and validating alike: a parser-differential risk)"
     )]
     HybridXref,
     #[error("the PDF is damaged ({0}) and already carries signatures; repairing it would break them")]

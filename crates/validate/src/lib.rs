@@ -34,7 +34,8 @@ pub struct Context {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read the PDF: {0}")]
+    /// The message is the reader's own (it names the problem); callers add the file name.
+    #[error(transparent)]
     Pdf(#[from] kyso_pdf::Error),
 }
 
