@@ -113,25 +113,7 @@ pub fn fetch_issuer(cert: &x509_cert::Certificate, timeout: Duration) -> Result<
 /// Downloads the CRL named first in the certificate's CRL distribution points (DER). The CRL is
 /// embedded as found; checking it is the validator's job.
 pub fn fetch_crl(cert: &x509_cert::Certificate, timeout: Duration) -> Result<Vec<u8>, String> {
-    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-    let (_, dps) = cert
-        .tbs_certificate()
-        .get_extension::<x509_cert::ext::pkix::CrlDistributionPoints>()
-        .ok()
-        .flatten()
-        .ok_or("the certificate names no CRL")?;
-    let url = dps
-        .0
-        .iter()
-        .filter_map(|dp| match &dp.distribution_point {
-            Some(DistributionPointName::FullName(names)) => names.iter().find_map(|n| match n {
-                GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
-                _ => None,
-            }),
-            _ => None,
-        })
-        .next()
-        .ok_or("the certificate names no CRL URL")?;
+    let url = crl_url(cert).ok_or("the certificate names no CRL URL")?;
     let resp = client(timeout)?.get(&url).send().map_err(|e| format!("cannot fetch the CRL at {url}: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!("the CRL at {url} answered HTTP {}", resp.status().as_u16()));
