@@ -111,10 +111,12 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
-/// Compresses `data` for a new stream we write.
+/// Compresses `data` for a new stream we write. The fast level: our streams are small (a font
+/// subset, an appearance) and written once per signature, where level 6 costs several times the
+/// time for a few per cent of size.
 pub fn deflate(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(data).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }

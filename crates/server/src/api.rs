@@ -90,8 +90,7 @@ async fn login(State(state): AppStateRef, JsonBody(req): JsonBody<LoginRequest>)
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref()))
         .await
         .map_err(|e| ApiError::internal("checking a password", e))?;
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let Some(row) = row.filter(|_| ok) else {
         audit::append(
             &mut tx,
@@ -123,8 +122,7 @@ async fn login(State(state): AppStateRef, JsonBody(req): JsonBody<LoginRequest>)
 
 async fn logout(State(state): AppStateRef, caller: Caller, headers: HeaderMap) -> ApiResult<StatusCode> {
     if let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")) {
-        let _guard = state.db.write_lock.lock().await;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.write().await?;
         sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
             .bind(crate::blobs::sha256_hex(token.trim().as_bytes()))
             .execute(&mut *tx)
@@ -203,8 +201,7 @@ async fn create_client(
     let (token, stored) = auth::new_token(auth::CLIENT_PREFIX);
     let id = new_id();
     let expires_at = now() + req.valid_days.clamp(1, 3650) * 86_400;
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     sqlx::query("INSERT INTO api_clients (id, name, org_id, token_sha256, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(&req.name)
@@ -250,8 +247,7 @@ async fn create_delegation(
         .ok_or_else(|| ApiError::not_found("user"))?
         .try_get(0)?;
     let id = new_id();
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     sqlx::query("INSERT INTO delegations (id, org_id, role, from_user, to_user, valid_until) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(&req.org_id)
@@ -404,13 +400,29 @@ async fn visible_document(state: &AppState, caller: &Caller, id: &str) -> ApiRes
     Ok((doc, steps, tree))
 }
 
-async fn usernames(pool: &sqlx::AnyPool) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, username FROM users").fetch_all(pool).await?;
+/// Usernames of the given user ids (those a document's JSON names).
+async fn usernames(pool: &sqlx::AnyPool, ids: &[&str]) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT id, username FROM users WHERE id IN ({})", placeholders.join(", "));
+    // Only numbered placeholders are formatted in; the ids are bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(pool).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 async fn document_json(state: &AppState, doc: &DocRow, steps: &[StepRow]) -> ApiResult<Value> {
-    let names = usernames(&state.db.pool).await?;
+    let named = std::iter::once(doc.submitter_id.as_str())
+        .chain(steps.iter().flat_map(|s| [&s.assignee_id, &s.signed_by, &s.on_behalf_of]).filter_map(|i| i.as_deref()));
+    let names = usernames(&state.db.pool, &named.collect::<Vec<_>>()).await?;
     let name = |id: &Option<String>| id.as_ref().map(|i| names.get(i).cloned().unwrap_or_else(|| i.clone()));
     let versions = sqlx::query("SELECT version, original_sha256, current_sha256, created_at FROM versions WHERE document_id = $1 ORDER BY version")
         .bind(&doc.id)
@@ -532,8 +544,7 @@ async fn download(
         .map_err(|e| ApiError::internal("reading a stored document", e))?
         .map_err(|e| ApiError::internal("reading a stored document", e))?;
     {
-        let _guard = state.db.write_lock.lock().await;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.write().await?;
         record(&mut tx, &caller, "download", Some(&doc.id), Some(&doc.org_id), json!({"version": version, "sha256": sha})).await?;
         tx.commit().await?;
     }
@@ -588,7 +599,7 @@ async fn store_replay(
     body: &Value,
 ) -> ApiResult<()> {
     if let Some(key) = idempotency_key(headers)? {
-        let _guard = state.db.write_lock.lock().await;
+        let _guard = state.db.write_lock().await;
         sqlx::query(
             "INSERT INTO idempotency (owner, idem_key, request_sha256, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
@@ -606,7 +617,7 @@ async fn store_replay(
 
 /// Appends the caller's audit entry inside `tx` (see [`audit::append`]).
 async fn record(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::db::WriteTx<'_>,
     caller: &Caller,
     action: &str,
     document_id: Option<&str>,
@@ -715,8 +726,7 @@ async fn submit(
     let doc_id = new_id();
     let original = store_upload_with_fields(&state, body, &plan).await?;
     let created = now();
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     sqlx::query(concat!("INSERT INTO documents (", doc_columns!(), ") VALUES ($1, $2, $3, $4, $5, 'in_progress', 1, NULL, $6, $6)"))
         .bind(&doc_id)
         .bind(&org_id)
@@ -741,7 +751,6 @@ async fn submit(
         updated_at: created,
     };
     tx.commit().await?;
-    drop(_guard);
     let steps = load_steps(&state.db.pool, &doc_id, 1).await?;
     let body = document_json(&state, &doc, &steps).await?;
     store_replay(&state, &caller, &headers, &request_sha, StatusCode::CREATED, &body).await?;
@@ -801,7 +810,7 @@ fn pdf_error(e: &signing::SigningError) -> ApiError {
 }
 
 async fn insert_version(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::db::WriteTx<'_>,
     doc_id: &str,
     version: i64,
     blobs: &(String, String),
@@ -863,8 +872,7 @@ async fn resubmit(
     let plan = plan_steps(&state, &tree, &stages, &doc.org_id, &doc.submitter_id).await?;
     let blobs = store_upload_with_fields(&state, body, &plan).await?;
     let version = doc.current_version + 1;
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let changed = sqlx::query("UPDATE documents SET status = 'in_progress', current_version = $1, return_reason = NULL, updated_at = $2 WHERE id = $3 AND current_version = $4 AND status = 'returned'")
         .bind(version)
         .bind(now())
@@ -879,7 +887,6 @@ async fn resubmit(
     insert_version(&mut tx, &doc.id, version, &blobs, &plan, now()).await?;
     record(&mut tx, &caller, "resubmit", Some(&doc.id), Some(&doc.org_id), json!({"version": version, "sha256": blobs.1})).await?;
     tx.commit().await?;
-    drop(_guard);
     let doc = load_document(&state.db.pool, &doc.id).await?.ok_or_else(|| ApiError::not_found("document"))?;
     let steps = load_steps(&state.db.pool, &doc.id, version).await?;
     let body = document_json(&state, &doc, &steps).await?;
@@ -898,6 +905,8 @@ struct ApproveRequest {
 /// The step the caller signs now, and for whom.
 struct SignTarget {
     doc: DocRow,
+    /// Every step of the current version, as read under the document's lock.
+    steps: Vec<StepRow>,
     step: StepRow,
     on_behalf_of: Option<String>,
     source_sha: String,
@@ -966,7 +975,7 @@ async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<S
         .await?
         .try_get(0)?;
     let certify = stage == 0 && !steps.iter().any(|s| s.signed_by.is_some());
-    Ok(SignTarget { doc, step, on_behalf_of, source_sha, certify })
+    Ok(SignTarget { doc, steps, step, on_behalf_of, source_sha, certify })
 }
 
 /// (org, role, from user) of delegations to `user` still valid now.
@@ -993,11 +1002,12 @@ async fn signer_key(state: &Arc<AppState>, user_id: &str) -> ApiResult<Arc<Signe
             "bạn chưa được cấu hình khóa ký: hãy liên hệ quản trị viên",
         )
     })?;
+    let remote = spec.key.starts_with("csc:");
     let opened = tokio::task::spawn_blocking(move || -> Result<SignerKey, String> {
         let key_password = spec.key_password_env.as_deref().and_then(|v| std::env::var(v).ok());
         let ks = kyso_keyring::KeySpec { key: spec.key, cert: spec.cert, chain: spec.chain, key_password, config: spec.config };
         let (key, chain) = kyso_keyring::load_key(&ks, crate::clock::unix_now()).map_err(|e| format!("{e:#}"))?;
-        SignerKey::new(Arc::from(key), chain).map_err(|e| e.to_string())
+        SignerKey::new(Arc::from(key), chain, remote).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| ApiError::internal("opening a signing key", e))?
@@ -1025,7 +1035,8 @@ pub struct KeySpecRecord {
 }
 
 /// Records a signed step: the step, the version's new blob (only if nobody moved it meanwhile),
-/// the document's status, the audit entry and the idempotent response, in one transaction.
+/// the document's status and the audit entry, in one transaction. Returns the document and its
+/// steps as they now stand.
 async fn commit_signature(
     state: &AppState,
     caller: &Caller,
@@ -1033,11 +1044,10 @@ async fn commit_signature(
     new_sha: &str,
     reason: Option<&str>,
     revocation: &str,
-) -> ApiResult<()> {
+) -> ApiResult<(DocRow, Vec<StepRow>)> {
     let me = caller.require_user()?;
     let at = now();
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     let moved = sqlx::query("UPDATE versions SET current_sha256 = $1 WHERE document_id = $2 AND version = $3 AND current_sha256 = $4")
         .bind(new_sha)
         .bind(&t.doc.id)
@@ -1060,22 +1070,25 @@ async fn commit_signature(
         // Dropping the transaction rolls back; the new blob stays unreferenced.
         return Err(ApiError::concurrent_change());
     }
-    let remaining: i64 = sqlx::query("SELECT COUNT(*) FROM steps WHERE document_id = $1 AND version = $2 AND signed_by IS NULL")
-        .bind(&t.doc.id)
-        .bind(t.doc.current_version)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-    let status = if remaining == 0 { "completed" } else { "in_progress" };
-    sqlx::query("UPDATE documents SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
-        .bind(at)
-        .bind(&t.doc.id)
-        .execute(&mut *tx)
-        .await?;
-    record(&mut tx, caller, "sign", Some(&t.doc.id), Some(&t.doc.org_id), json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": reason, "completed": remaining == 0, "revocation": revocation})).await?;
+    // The status follows from the steps left open, read in the same statement.
+    let status: String = sqlx::query(
+        "UPDATE documents SET status = CASE WHEN EXISTS (SELECT 1 FROM steps WHERE document_id = $1 AND version = $2 AND signed_by IS NULL) THEN 'in_progress' ELSE 'completed' END, updated_at = $3 WHERE id = $1 RETURNING status",
+    )
+    .bind(&t.doc.id)
+    .bind(t.doc.current_version)
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    let completed = status == "completed";
+    record(&mut tx, caller, "sign", Some(&t.doc.id), Some(&t.doc.org_id), json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": reason, "completed": completed, "revocation": revocation})).await?;
     tx.commit().await?;
-    Ok(())
+    let doc = DocRow { status, updated_at: at, ..t.doc.clone() };
+    let mut steps = t.steps.clone();
+    for s in steps.iter_mut().filter(|s| s.field == t.step.field) {
+        (s.signed_by, s.on_behalf_of, s.signed_at) = (Some(me.to_string()), t.on_behalf_of.clone(), Some(at));
+    }
+    Ok((doc, steps))
 }
 
 /// The signing-time revocation check Vietnam's rules ask for (OCSP, else the latest CRL): a
@@ -1159,21 +1172,24 @@ async fn approve_now(state: &Arc<AppState>, caller: &Caller, id: &str, reason: O
     let approval = approval_for(caller, &target, reason.clone());
     let source = target.source_sha.clone();
     let st = state.clone();
-    let (new_sha, revocation) = tokio::task::spawn_blocking(move || {
-        let revocation = revocation_gate(&st, &key)?;
-        signing::sign_stage(&st.blobs, &source, &key, &approval).map(|sha| (sha, revocation)).map_err(|e| signing_failure(&e))
-    })
-    .await
-    .map_err(|e| ApiError::internal("signing", e))??;
-    commit_signature(state, caller, &target, &new_sha, reason.as_deref(), &revocation).await?;
-    let doc = load_document(&state.db.pool, id).await?.ok_or_else(|| ApiError::not_found("document"))?;
-    let steps = load_steps(&state.db.pool, id, doc.current_version).await?;
+    let revocation = {
+        let (st, key) = (state.clone(), key.clone());
+        tokio::task::spawn_blocking(move || revocation_gate(&st, &key)).await.map_err(|e| ApiError::internal("signing", e))??
+    };
+    let remote = key.remote;
+    let sign = move || signing::sign_stage(&st.blobs, &source, &key, &approval).map_err(|e| signing_failure(&e));
+    let new_sha = if remote { tokio::task::spawn_blocking(sign).await } else { state.run_cpu(sign).await }
+        .map_err(|e| ApiError::internal("signing", e))??;
+    let (doc, steps) = commit_signature(state, caller, &target, &new_sha, reason.as_deref(), &revocation).await?;
     document_json(state, &doc, &steps).await
 }
 
 /// Whether the user's key is a remote provider's (`csc:`), where a signature may wait for a
 /// confirmation on the signer's phone.
 async fn key_is_remote(state: &AppState, user_id: &str) -> ApiResult<bool> {
+    if let Some(k) = state.keys.lock().expect("key cache lock").get(user_id) {
+        return Ok(k.remote);
+    }
     let spec: Option<String> =
         sqlx::query("SELECT key_spec FROM users WHERE id = $1").bind(user_id).fetch_one(&state.db.pool).await?.try_get(0)?;
     Ok(spec.as_deref().and_then(|s| serde_json::from_str::<KeySpecRecord>(s).ok()).is_some_and(|k| k.key.starts_with("csc:")))
@@ -1197,7 +1213,7 @@ async fn start_operation(state: &AppState, caller: &Caller, kind: &str, document
         }
     }
     let id = new_id();
-    let _guard = state.db.write_lock.lock().await;
+    let _guard = state.db.write_lock().await;
     sqlx::query("INSERT INTO operations (id, owner, kind, document_ids, state, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)")
         .bind(&id)
         .bind(&owner)
@@ -1214,7 +1230,7 @@ async fn finish_operation(state: &AppState, id: &str, outcome: ApiResult<Value>)
         Ok(v) => ("done", v),
         Err(e) => ("failed", e.body()),
     };
-    let _guard = state.db.write_lock.lock().await;
+    let _guard = state.db.write_lock().await;
     let done = sqlx::query("UPDATE operations SET state = $1, result = $2, finished_at = $3 WHERE id = $4")
         .bind(st)
         .bind(result.to_string())
@@ -1288,8 +1304,7 @@ async fn set_user_key(
             "cần chỉ rõ tệp khóa, token hoặc nhà cung cấp",
         ));
     }
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.write().await?;
     sqlx::query("UPDATE users SET key_spec = $1 WHERE id = $2")
         .bind(serde_json::to_string(&spec).expect("a key spec serialises"))
         .bind(&user_id)
@@ -1341,8 +1356,7 @@ async fn return_document(
     let _doc_guard = lock.lock().await;
     let target = sign_target(&state, &caller, &id).await?;
     {
-        let _guard = state.db.write_lock.lock().await;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.write().await?;
         let changed = sqlx::query("UPDATE documents SET status = 'returned', return_reason = $1, updated_at = $2 WHERE id = $3 AND status = 'in_progress' AND current_version = $4")
             .bind(&req.reason)
             .bind(now())
@@ -1437,7 +1451,7 @@ async fn batch_now(state: &Arc<AppState>, caller: &Caller, req: BatchRequest) ->
         .map_err(|e| ApiError::internal("signing a batch", e))??;
         for (t, outcome) in targets.iter().zip(outcomes) {
             let result = match outcome {
-                Ok(sha) => commit_signature(&state, &caller, t, &sha, req.reason.as_deref(), &revocation).await.map(|()| sha),
+                Ok(sha) => commit_signature(&state, &caller, t, &sha, req.reason.as_deref(), &revocation).await.map(|_| sha),
                 Err(e) => Err(signing_failure(&e)),
             };
             results.push(match result {

@@ -3,8 +3,9 @@
 //! there on, which [`verify`] finds. Entries are appended in the same transaction as the change
 //! they record: no change without its entry, no entry without its change.
 
+use crate::db::{AuditHead, WriteTx};
 use sha2::{Digest, Sha256};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{AnyPool, Row};
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -51,12 +52,11 @@ pub struct Record<'a> {
     pub detail: serde_json::Value,
 }
 
-/// Appends inside `tx`. The caller holds the database write lock, so `seq` is the next one; the
-/// primary key on `seq` still refuses a second writer that raced past it.
-pub async fn append(tx: &mut Transaction<'_, Any>, r: Record<'_>) -> Result<(), sqlx::Error> {
-    let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **tx).await?;
-    let (seq, prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
+/// Appends inside `tx`, which holds the write lock: `seq` is the next one. The primary key on
+/// `seq` still refuses a second writer that raced past it (another process on the same database).
+pub async fn append(tx: &mut WriteTx<'_>, r: Record<'_>) -> Result<(), sqlx::Error> {
+    let (seq, prev_hash) = match tx.audit_head().await? {
+        Some(head) => (head.seq + 1, head.hash),
         None => (1, GENESIS.to_string()),
     };
     let mut e = Entry {
@@ -80,9 +80,10 @@ pub async fn append(tx: &mut Transaction<'_, Any>, r: Record<'_>) -> Result<(), 
         .bind(e.org_id)
         .bind(e.detail)
         .bind(e.prev_hash)
-        .bind(e.hash)
+        .bind(&e.hash)
         .execute(&mut **tx)
         .await?;
+    tx.appended(AuditHead { seq: e.seq, hash: e.hash });
     Ok(())
 }
 
@@ -143,5 +144,40 @@ pub async fn verify(pool: &AnyPool) -> Result<Verdict, sqlx::Error> {
             prev = e.hash;
             expected_seq += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    async fn append_one(db: &Db, action: &str, commit: bool) {
+        let mut tx = db.write().await.expect("write transaction");
+        let r = Record { actor: "user:test", action, document_id: None, org_id: None, detail: serde_json::json!({}) };
+        append(&mut tx, r).await.expect("append");
+        if commit {
+            tx.commit().await.expect("commit");
+        }
+    }
+
+    /// The head kept in memory follows commits only: an entry rolled back leaves no gap or fork.
+    #[tokio::test]
+    async fn the_chain_survives_a_rolled_back_append_and_a_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("kyso.db").display());
+        let db = Db::connect(&url).await.expect("database");
+        append_one(&db, "first", true).await;
+        append_one(&db, "rolled-back", false).await;
+        append_one(&db, "second", true).await;
+        // A new process reads the head from the table.
+        let reopened = Db::connect(&url).await.expect("database again");
+        append_one(&reopened, "third", true).await;
+        match verify(&reopened.pool).await.expect("verify") {
+            Verdict::Intact { entries, .. } => assert_eq!(entries, 3),
+            broken => panic!("chain broken: {broken:?}"),
+        }
+        let actions: Vec<String> = entries(&db.pool, 0, 10).await.expect("entries").into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["first", "second", "third"]);
     }
 }

@@ -3,7 +3,7 @@
 //! reads them positionally too), ids made by the application, times as Unix seconds.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS orgs (
@@ -120,11 +120,78 @@ CREATE TABLE IF NOT EXISTS audit (
 "#;
 
 /// The pool and the lock that serialises writes (SQLite has one writer; the audit chain needs
-/// one order of appends on every backend).
+/// one order of appends on every backend). The lock guards the newest audit entry too, once read,
+/// so an append costs one statement instead of two. One `kyso serve` process per database: the
+/// lock and that memory are the process's.
 pub struct Db {
     pub pool: AnyPool,
-    pub write_lock: tokio::sync::Mutex<()>,
+    writer: tokio::sync::Mutex<Option<AuditHead>>,
     pub backend: Backend,
+}
+
+/// The newest audit entry: the next one's `seq - 1` and `prev_hash`.
+#[derive(Clone, Debug)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// A write transaction holding the write lock. Derefs to the connection, for `execute(&mut *tx)`.
+/// Dropped without [`WriteTx::commit`], it rolls back and leaves the known audit head as it was.
+pub struct WriteTx<'a> {
+    tx: Transaction<'static, Any>,
+    head: tokio::sync::MutexGuard<'a, Option<AuditHead>>,
+    /// The head after this transaction's appends, known once it commits.
+    appended: Option<AuditHead>,
+}
+
+impl WriteTx<'_> {
+    /// The newest entry, this transaction's own appends included (read from the table once).
+    pub async fn audit_head(&mut self) -> Result<Option<AuditHead>, sqlx::Error> {
+        if let Some(a) = &self.appended {
+            return Ok(Some(a.clone()));
+        }
+        if self.head.is_none() {
+            let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *self.tx).await?;
+            *self.head = last.map(|r| Ok::<_, sqlx::Error>(AuditHead { seq: r.try_get(0)?, hash: r.try_get(1)? })).transpose()?;
+        }
+        Ok(self.head.clone())
+    }
+
+    /// Records that this transaction appended the entry `head`.
+    pub fn appended(&mut self, head: AuditHead) {
+        self.appended = Some(head);
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, mut head, appended } = self;
+        match tx.commit().await {
+            Ok(()) => {
+                if appended.is_some() {
+                    *head = appended;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Whether the commit took effect is unknown: read the head again next time.
+                *head = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +214,19 @@ impl Db {
         for statement in SCHEMA.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             sqlx::query(statement).execute(&pool).await?;
         }
-        Ok(Db { pool, write_lock: tokio::sync::Mutex::new(()), backend })
+        Ok(Db { pool, writer: tokio::sync::Mutex::new(None), backend })
+    }
+
+    /// Takes the write lock (waiting for the writer before) and begins a transaction.
+    pub async fn write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
+        let head = self.writer.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, head, appended: None })
+    }
+
+    /// Takes the write lock for a single statement outside a transaction (no audit entry).
+    pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, Option<AuditHead>> {
+        self.writer.lock().await
     }
 }
 

@@ -67,8 +67,7 @@ pub async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Se
         ("other-school", Some("district"), "school", "Trường THCS Ngọc Thụy"),
         ("other-group", Some("other-school"), "group", "Tổ Toán"),
     ];
-    let _guard = state.db.write_lock.lock().await;
-    let mut tx = pool.begin().await?;
+    let mut tx = state.db.write().await?;
     for (id, parent, level, name) in orgs {
         sqlx::query("INSERT INTO orgs (id, parent_id, level, name) VALUES ($1, $2, $3, $4)")
             .bind(id)

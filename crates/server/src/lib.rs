@@ -74,10 +74,15 @@ pub struct AppState {
     pub trust_anchors: Vec<x509_cert::Certificate>,
     /// Opened signing keys by user id: a token login or a key parse happens once.
     pub keys: Mutex<HashMap<String, Arc<signing::SignerKey>>>,
-    /// Striped per-document locks: one signature at a time per document, in this process.
+    /// Striped per-document locks: one signature at a time per document, in this process. Many
+    /// stripes, so that unrelated documents rarely share one (with 64, fifty signatures in flight
+    /// collided half the time and waited for each other).
     pub document_locks: Vec<tokio::sync::Mutex<()>>,
     /// Signing-time OCSP/CRL answers, kept as long as they hold.
     pub revocation: kyso_ltv::RevocationCache,
+    /// One permit per core for CPU-bound work (signing with a local key, validation, password
+    /// hashing); see [`AppState::run_cpu`].
+    cpu_slots: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -114,9 +119,20 @@ impl AppState {
             config,
             trust_anchors,
             keys: Mutex::new(HashMap::new()),
-            document_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            document_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(),
             revocation: kyso_ltv::RevocationCache::new(std::time::Duration::from_secs(3600)),
+            cpu_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }))
+    }
+
+    /// Runs CPU-bound work on the blocking pool, at most one job per core at a time. Fifty
+    /// signatures computed at once would share the cores round-robin with the database writer
+    /// and stretch every commit (which holds the write lock) fiftyfold; queued here instead, the
+    /// writer gets a core when it needs one. Work that waits on a person or the network (a
+    /// remote key) does not belong here.
+    pub async fn run_cpu<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
+        let _permit = self.cpu_slots.acquire().await.expect("the CPU semaphore is never closed");
+        tokio::task::spawn_blocking(work).await
     }
 
     pub fn document_lock_index(&self, document_id: &str) -> usize {

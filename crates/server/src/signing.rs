@@ -40,12 +40,14 @@ pub struct SignerKey {
     pub key: Arc<dyn SigningKey>,
     pub chain: CertChain,
     pub algorithm: SignatureAlgorithm,
+    /// A remote provider's key: a signature may wait minutes for the signer's confirmation.
+    pub remote: bool,
 }
 
 impl SignerKey {
-    pub fn new(key: Arc<dyn SigningKey>, chain: CertChain) -> std::result::Result<Self, kyso_keys::KeyError> {
+    pub fn new(key: Arc<dyn SigningKey>, chain: CertChain, remote: bool) -> std::result::Result<Self, kyso_keys::KeyError> {
         let algorithm = SignatureAlgorithm::choose(key.kind(), DigestAlgorithm::Sha256, false)?;
-        Ok(SignerKey { key, chain, algorithm })
+        Ok(SignerKey { key, chain, algorithm, remote })
     }
 }
 

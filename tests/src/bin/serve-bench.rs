@@ -3,18 +3,22 @@
 //!
 //! ```text
 //! cargo build --release -p kyso-cli -p kyso-tests --bins
-//! target/release/serve-bench [DOCUMENTS=2000] [CLIENTS=50] [sqlite|postgres]
+//! target/release/serve-bench [DOCUMENTS=2000] [CLIENTS=50] [sqlite|postgres] [RATE]
 //! ```
 //! Phase 1 submits the documents and has the teacher certify them (RSA-2048, also measured);
-//! phase 2 is the measured load: the head of subject group approves every document (P-256),
-//! `CLIENTS` requests in flight at all times. Prints requests/s, p50, p90, p99 and max latency.
+//! phase 2 is the measured load: the head of subject group approves every document (P-256).
+//! Without `RATE` the load is closed: `CLIENTS` requests in flight at all times, as fast as the
+//! server answers (the throughput ceiling). With `RATE` it is open, like wrk2: requests are due at
+//! RATE per second, spread over the `CLIENTS` connections, and each latency runs from the moment
+//! its request was due, so a stalled server is charged for the requests it kept waiting.
+//! Prints requests/s, p50, p90, p99 and max latency.
 
 use kyso_tests::service::{Backend, Body, Server, fresh_database};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn run_phase(api: &kyso_tests::service::Api, token: &str, ids: &[String], clients: usize, what: &str) {
+fn run_phase(api: &kyso_tests::service::Api, token: &str, ids: &[String], clients: usize, rate: Option<f64>, what: &str) {
     let next = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(ids.len())));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -28,7 +32,14 @@ fn run_phase(api: &kyso_tests::service::Api, token: &str, ids: &[String], client
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(id) = ids.get(i) else { break };
-                    let t = Instant::now();
+                    let t = match rate {
+                        Some(r) => {
+                            let due = started + Duration::from_secs_f64(i as f64 / r);
+                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                            due
+                        }
+                        None => Instant::now(),
+                    };
                     let ok = api
                         .try_call("POST", &format!("/documents/{id}/approve"), Some(&token), Body::None, &[])
                         .is_ok_and(|r| r.status == 200);
@@ -50,8 +61,9 @@ fn run_phase(api: &kyso_tests::service::Api, token: &str, ids: &[String], client
     l.sort();
     let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or_default();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let load = rate.map_or_else(|| "closed loop".to_string(), |r| format!("offered {r:.0}/s"));
     println!(
-        "{what}: {} signatures in {:.2} s = {:.0}/s with {clients} clients; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; errors {}",
+        "{what}: {} signatures in {:.2} s = {:.0}/s with {clients} clients ({load}); latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; errors {}",
         l.len(),
         wall.as_secs_f64(),
         l.len() as f64 / wall.as_secs_f64(),
@@ -68,6 +80,7 @@ fn main() {
     let documents: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2000);
     let clients: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let backend = if args.get(3).map(String::as_str) == Some("postgres") { Backend::Postgres } else { Backend::Sqlite };
+    let rate: Option<f64> = args.get(4).and_then(|s| s.parse().ok());
     let dir = tempfile::tempdir().expect("temp dir");
     let db = fresh_database(backend, dir.path());
     let server = Server::start(&dir.path().join("data"), &db, &[]);
@@ -84,6 +97,6 @@ fn main() {
         })
         .collect();
     println!("submissions (one client, four fields added each): {:.0}/s", documents as f64 / t.elapsed().as_secs_f64());
-    run_phase(&api, &huong, &ids, clients, "teacher certifies (RSA-2048)");
-    run_phase(&api, &bao, &ids, clients, "head approves (P-256)");
+    run_phase(&api, &huong, &ids, clients, rate, "teacher certifies (RSA-2048)");
+    run_phase(&api, &bao, &ids, clients, rate, "head approves (P-256)");
 }
