@@ -87,7 +87,8 @@ async fn login(State(state): AppStateRef, JsonBody(req): JsonBody<LoginRequest>)
         .await?;
     let stored: Option<String> = row.as_ref().map(|r| r.try_get(1)).transpose()?;
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref()))
+    let ok = state
+        .run_cpu(move || auth::verify_password(&password, stored.as_deref()))
         .await
         .map_err(|e| ApiError::internal("checking a password", e))?;
     let mut tx = state.db.write().await?;
@@ -915,14 +916,26 @@ struct SignTarget {
 
 async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SignTarget> {
     let me = caller.require_user()?.to_string();
-    let doc = load_document(&state.db.pool, id).await?.ok_or_else(|| ApiError::not_found("document"))?;
+    // The document with its current version's blob, in one statement.
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        doc_columns!(),
+        ", (SELECT current_sha256 FROM versions v WHERE v.document_id = documents.id AND v.version = documents.current_version) FROM documents WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("document"))?;
+    let (doc, source_sha): (DocRow, String) = (doc_from_row(&row)?, row.try_get(10)?);
     let steps = load_steps(&state.db.pool, &doc.id, doc.current_version).await?;
-    let tree = OrgTree::load(&state.db.pool).await?;
-    let delegations = active_delegations(state, &me).await?;
+    // Delegations matter only to someone who holds no open step of the current stage themselves.
+    let holds_open_step =
+        current_stage(&steps).is_some_and(|stage| steps.iter().any(|s| s.stage == stage && s.signed_by.is_none() && eligible(caller, s)));
+    let delegations = if holds_open_step { Vec::new() } else { active_delegations(state, &me).await? };
     let delegated =
         |s: &StepRow| delegations.iter().find(|(org, role, _)| *org == s.org_id && *role == s.role).map(|(_, _, from)| from.clone());
     let involved = steps.iter().any(|s| eligible(caller, s) || (s.assignee_id.is_none() && delegated(s).is_some()));
-    if !can_see(caller, &doc, &steps, &tree) && !involved {
+    if !involved && !can_see(caller, &doc, &steps, &OrgTree::load(&state.db.pool).await?) {
         return Err(ApiError::not_found("document"));
     }
     match doc.status.as_str() {
@@ -968,12 +981,6 @@ async fn sign_target(state: &AppState, caller: &Caller, id: &str) -> ApiResult<S
             "bạn đã ký một bước trước trong quy trình này",
         ));
     }
-    let source_sha: String = sqlx::query("SELECT current_sha256 FROM versions WHERE document_id = $1 AND version = $2")
-        .bind(&doc.id)
-        .bind(doc.current_version)
-        .fetch_one(&state.db.pool)
-        .await?
-        .try_get(0)?;
     let certify = stage == 0 && !steps.iter().any(|s| s.signed_by.is_some());
     Ok(SignTarget { doc, steps, step, on_behalf_of, source_sha, certify })
 }
@@ -1171,17 +1178,29 @@ async fn approve_now(state: &Arc<AppState>, caller: &Caller, id: &str, reason: O
     let key = signer_key(state, &me).await?;
     let approval = approval_for(caller, &target, reason.clone());
     let source = target.source_sha.clone();
-    let st = state.clone();
+    let (revocation, signed) = sign_checked(state, key, move |st, key| signing::sign_stage(&st.blobs, &source, key, &approval)).await?;
+    let new_sha = signed.map_err(|e| signing_failure(&e))?;
+    let (doc, steps) = commit_signature(state, caller, &target, &new_sha, reason.as_deref(), &revocation).await?;
+    document_json(state, &doc, &steps).await
+}
+
+/// Checks the signer's revocation status, then runs `sign` where it belongs: queued for a core
+/// with a local key, on a blocking thread of its own with a remote one (which may wait minutes
+/// for the signer's phone). Returns what the check found, for the audit entry, and `sign`'s result.
+async fn sign_checked<T: Send + 'static>(
+    state: &Arc<AppState>,
+    key: Arc<SignerKey>,
+    sign: impl FnOnce(&AppState, &SignerKey) -> T + Send + 'static,
+) -> ApiResult<(String, T)> {
     let revocation = {
         let (st, key) = (state.clone(), key.clone());
         tokio::task::spawn_blocking(move || revocation_gate(&st, &key)).await.map_err(|e| ApiError::internal("signing", e))??
     };
-    let remote = key.remote;
-    let sign = move || signing::sign_stage(&st.blobs, &source, &key, &approval).map_err(|e| signing_failure(&e));
-    let new_sha = if remote { tokio::task::spawn_blocking(sign).await } else { state.run_cpu(sign).await }
-        .map_err(|e| ApiError::internal("signing", e))??;
-    let (doc, steps) = commit_signature(state, caller, &target, &new_sha, reason.as_deref(), &revocation).await?;
-    document_json(state, &doc, &steps).await
+    let (st, remote) = (state.clone(), key.remote);
+    let work = move || sign(&st, &key);
+    let result = if remote { tokio::task::spawn_blocking(work).await } else { state.run_cpu(work).await }
+        .map_err(|e| ApiError::internal("signing", e))?;
+    Ok((revocation, result))
 }
 
 /// Whether the user's key is a remote provider's (`csc:`), where a signature may wait for a
@@ -1442,13 +1461,7 @@ async fn batch_now(state: &Arc<AppState>, caller: &Caller, req: BatchRequest) ->
         let key = signer_key(&state, &me).await?;
         let items: Vec<(String, Approval)> =
             targets.iter().map(|t| (t.source_sha.clone(), approval_for(&caller, t, req.reason.clone()))).collect();
-        let st = state.clone();
-        let (outcomes, revocation) = tokio::task::spawn_blocking(move || {
-            let revocation = revocation_gate(&st, &key)?;
-            Ok::<_, ApiError>((signing::sign_stages_batch(&st.blobs, &items, &key), revocation))
-        })
-        .await
-        .map_err(|e| ApiError::internal("signing a batch", e))??;
+        let (revocation, outcomes) = sign_checked(&state, key, move |st, key| signing::sign_stages_batch(&st.blobs, &items, key)).await?;
         for (t, outcome) in targets.iter().zip(outcomes) {
             let result = match outcome {
                 Ok(sha) => commit_signature(&state, &caller, t, &sha, req.reason.as_deref(), &revocation).await.map(|_| sha),
@@ -1515,7 +1528,8 @@ async fn verify(
     let ctx =
         kyso_validate::Context { trust_anchors: state.trust_anchors.clone(), validation_time_unix: crate::clock::unix_now(), online: None };
     let sha = crate::blobs::sha256_hex(&body);
-    let report = tokio::task::spawn_blocking(move || kyso_validate::validate(&body, &ctx))
+    let report = state
+        .run_cpu(move || kyso_validate::validate(&body, &ctx))
         .await
         .map_err(|e| ApiError::internal("validating", e))?
         .map_err(|e| {

@@ -128,25 +128,25 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             || ApiError::unauthorized("token_expired", "the token has expired: log in again", "mã truy cập đã hết hạn: hãy đăng nhập lại");
         let pool = &state.db.pool;
         if token.starts_with(SESSION_PREFIX) {
-            let row = sqlx::query(
-                "SELECT s.expires_at, u.id, u.username, u.full_name FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1",
+            // The person and their memberships in one statement: a row per membership.
+            let rows = sqlx::query(
+                "SELECT s.expires_at, u.id, u.username, u.full_name, m.org_id, m.role FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN memberships m ON m.user_id = u.id WHERE s.token_sha256 = $1",
             )
             .bind(&stored)
-            .fetch_optional(pool)
-            .await?
-            .ok_or_else(invalid)?;
+            .fetch_all(pool)
+            .await?;
+            let row = rows.first().ok_or_else(invalid)?;
             if row.try_get::<i64, _>(0)? <= now {
                 return Err(expired());
             }
-            let id: String = row.try_get(1)?;
-            let memberships = sqlx::query("SELECT org_id, role FROM memberships WHERE user_id = $1")
-                .bind(&id)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
-            Ok(Caller { principal: Principal::User { id, username: row.try_get(2)?, full_name: row.try_get(3)? }, memberships })
+            let mut memberships = Vec::with_capacity(rows.len());
+            for r in &rows {
+                if let (Some(org), Some(role)) = (r.try_get::<Option<String>, _>(4)?, r.try_get::<Option<String>, _>(5)?) {
+                    memberships.push((org, role));
+                }
+            }
+            let principal = Principal::User { id: row.try_get(1)?, username: row.try_get(2)?, full_name: row.try_get(3)? };
+            Ok(Caller { principal, memberships })
         } else if token.starts_with(CLIENT_PREFIX) {
             let row = sqlx::query("SELECT id, name, org_id, scopes, expires_at FROM api_clients WHERE token_sha256 = $1")
                 .bind(&stored)
