@@ -208,6 +208,45 @@ fn walk_the_chain(backend: Backend) {
     expect(&r, "POST", "/api/v1/clients", 201);
     let client = r.json["token"].as_str().unwrap().to_string();
     assert_eq!(api.get("/documents", &client).json["total"], 4);
+
+    // Lists and single reads follow one rule: for every person and the client, the pages (two
+    // documents each) hold exactly the documents GET /documents/{id} shows them.
+    let mut readers: Vec<(String, String)> = ["huong", "bao", "minh", "pho", "ha", "thuvien", "kiemdinh", "admin", "lan"]
+        .iter()
+        .map(|u| (u.to_string(), api.login(u)))
+        .collect();
+    readers.push(("client qlnt".into(), client.clone()));
+    let listed = |token: &str, filter: &str| {
+        let (mut seen, mut cursor) = (Vec::new(), String::new());
+        loop {
+            let r = api.get(&format!("/documents?limit=2{filter}{cursor}"), token);
+            assert_eq!(r.status, 200, "{}", r.json);
+            seen.extend(r.json["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()));
+            match r.json["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => return (seen, r.json["total"].as_u64().unwrap() as usize),
+            }
+        }
+    };
+    let lists: Vec<(&str, Vec<String>)> = readers
+        .iter()
+        .map(|(who, token)| {
+            let (seen, total) = listed(token, "");
+            assert_eq!(seen.len(), total, "{who}: the pages add up to the total");
+            let (completed, _) = listed(token, "&status=completed");
+            assert!(completed.iter().all(|id| seen.contains(id)), "{who}: a status filter only narrows");
+            (who.as_str(), seen)
+        })
+        .collect();
+    let every_id: std::collections::BTreeSet<&String> = lists.iter().flat_map(|(_, l)| l).collect();
+    assert!(every_id.len() >= 4, "documents listed: {every_id:?}");
+    for ((who, token), (_, seen)) in readers.iter().zip(&lists) {
+        for id in &every_id {
+            let shown = api.get(&format!("/documents/{id}"), token).status == 200;
+            assert_eq!(shown, seen.contains(id), "{who} and document {id}: listed {} but GET says {shown}", seen.contains(id));
+        }
+    }
+    assert!(lists.iter().any(|(who, l)| *who == "lan" && l.is_empty()), "another school's teacher lists nothing");
     let r = api.call("POST", "/verify", Some(&client), Body::Pdf(&pdf), &[]);
     assert_eq!((r.status, r.code()), (403, "forbidden"), "no verify scope");
     assert_eq!(submit(&api, &client, "x", &pdf, None).status, 403, "no submit scope");
