@@ -656,3 +656,41 @@ fn service_batch_with_a_remote_key_takes_one_confirmation() {
         assert_eq!(api.get(&format!("/documents/{id}"), &bao).json["current_stage"], 2);
     }
 }
+
+/// A person whose key lives on a PKCS#11 token (SoftHSM2): the administrator points their key at
+/// the token, the PIN coming from an environment variable of the server's. A wrong PIN is refused
+/// with a plain message and signs nothing; the right one signs a stage that validates.
+#[test]
+fn service_signs_with_a_pkcs11_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = kyso_tests::softhsm::init_token(dir.path(), "Kyso", "123456", &[("teacher-rsa", "teacher", "01")]);
+    let db = fresh_database(Backend::Sqlite, dir.path());
+    let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("TEST_TOKEN_PIN", "123456"), ("TEST_WRONG_PIN", "654321")];
+    let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &env);
+    let api = server.api();
+    let (admin, huong) = (api.login("admin"), api.login("huong"));
+    let key = |pin_env: &str| {
+        json!({"key": "pkcs11:token=Kyso;object=teacher;id=%01", "cert": pki("teacher-rsa.cert.pem"),
+               "chain": pki("issuing-ca.cert.pem"), "key_password_env": pin_env})
+    };
+    let id = submit(&api, &huong, "Giao an", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+
+    assert_eq!(api.post("/users/huong/key", &admin, Body::Json(key("TEST_WRONG_PIN"))).status, 204);
+    let r = approve(&api, &huong, &id);
+    assert_eq!((r.status, r.code()), (422, "signing_key_unusable"), "{}", r.json);
+    let message = r.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("PIN"), "the message names the PIN: {message}");
+    assert!(!String::from_utf8_lossy(&r.bytes).contains("654321"), "the PIN itself is never echoed");
+    assert_eq!(api.get(&format!("/documents/{id}"), &huong).json["current_stage"], 0, "nothing was signed");
+
+    assert_eq!(api.post("/users/huong/key", &admin, Body::Json(key("TEST_TOKEN_PIN"))).status, 204);
+    let r = approve(&api, &huong, &id);
+    expect(&r, "POST", "/api/v1/documents/{id}/approve", 200);
+    assert_eq!(r.json["current_stage"], 1);
+    let file = dir.path().join("signed.pdf");
+    std::fs::write(&file, api.get(&format!("/documents/{id}/pdf"), &huong).bytes).unwrap();
+    let ps = pdfsig(&file);
+    assert!(ps.signatures == 1 && ps.valid == 1, "{}", ps.text);
+    let out = kyso(&["verify", &file.display().to_string(), "--trust", &pki("root.cert.pem").display().to_string(), "--offline"]);
+    assert!(out.status.success(), "kyso verify: {}", String::from_utf8_lossy(&out.stdout));
+}
