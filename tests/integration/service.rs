@@ -694,3 +694,60 @@ fn service_signs_with_a_pkcs11_token() {
     let out = kyso(&["verify", &file.display().to_string(), "--trust", &pki("root.cert.pem").display().to_string(), "--offline"]);
     assert!(out.status.success(), "kyso verify: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// The tree and its people are data an administrator adds over REST, within what they
+/// administer: a new school under the district, its subject group, its own administrator, who
+/// then adds a teacher there and nothing elsewhere.
+#[test]
+fn service_administrators_add_units_and_people_within_their_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(Backend::Sqlite, dir.path());
+    let server = Server::start(&dir.path().join("data"), &db, &[]);
+    let api = server.api();
+    let (admin, lan) = (api.login("admin"), api.login("lan"));
+    let org = |token: &str, parent: &str, level: &str, name: &str| {
+        api.post("/orgs", token, Body::Json(json!({"parent_id": parent, "level": level, "name": name})))
+    };
+    let r = org(&admin, "district", "school", "Trường THCS Đông Dư");
+    expect(&r, "POST", "/api/v1/orgs", 201);
+    let school = r.json["id"].as_str().unwrap().to_string();
+    assert_eq!(r.json["parent_id"], "district");
+    let r = org(&admin, &school, "group", "Tổ Khoa học Tự nhiên");
+    expect(&r, "POST", "/api/v1/orgs", 201);
+    let group = r.json["id"].as_str().unwrap().to_string();
+    assert_eq!(org(&lan, &school, "group", "Tổ Anh").status, 403, "a teacher adds no units");
+    assert_eq!(org(&admin, "no-such-unit", "group", "X").status, 404);
+    assert_eq!(org(&admin, &school, "group", "  ").status, 400, "a name is required");
+
+    let user = |token: &str, username: &str, org_id: &str, role: &str| {
+        let body = json!({"username": username, "full_name": "Ngô Thị Mai", "password": "mật-khẩu-đủ-dài",
+                          "memberships": [{"org_id": org_id, "role": role}]});
+        api.post("/users", token, Body::Json(body))
+    };
+    let r = user(&admin, "dongdu.admin", &school, "admin");
+    expect(&r, "POST", "/api/v1/users", 201);
+    let r = api.call("POST", "/auth/login", None, Body::Json(json!({"username": "dongdu.admin", "password": "mật-khẩu-đủ-dài"})), &[]);
+    assert_eq!(r.status, 200, "{}", r.json);
+    let school_admin = r.json["token"].as_str().unwrap().to_string();
+    let r = user(&school_admin, "mai.ngo", &group, "teacher");
+    expect(&r, "POST", "/api/v1/users", 201);
+    assert_eq!(r.json["memberships"][0]["org_id"], group.as_str());
+    assert_eq!(user(&school_admin, "mai.ngo", &group, "teacher").code(), "username_taken");
+    assert_eq!(user(&school_admin, "x.gia-thuy", "school", "teacher").status, 403, "another school is out of reach");
+    assert_eq!(org(&school_admin, "district", "school", "X").status, 403, "so is the district");
+    assert_eq!(user(&school_admin, "x.role", &group, "minister").status, 400, "unknown role");
+    assert_eq!(user(&lan, "x.lan", &group, "teacher").status, 403, "a teacher adds nobody");
+    let weak = json!({"username": "x.weak", "full_name": "X", "password": "short", "memberships": [{"org_id": group, "role": "teacher"}]});
+    assert_eq!(api.post("/users", &school_admin, Body::Json(weak)).status, 400, "a short password is refused");
+
+    let r = api.call("POST", "/auth/login", None, Body::Json(json!({"username": "mai.ngo", "password": "mật-khẩu-đủ-dài"})), &[]);
+    let mai = r.json["token"].as_str().unwrap().to_string();
+    let me = api.get("/me", &mai);
+    assert!(me.json.to_string().contains(&group), "{}", me.json);
+    assert_eq!(api.get("/documents", &mai).json["total"], 0, "a new school's teacher sees nothing of the others'");
+    let r = api.get("/audit/verify", &admin);
+    assert_eq!(r.json["intact"], true);
+    let actions = api.get("/audit?limit=100", &admin).json.to_string();
+    assert!(actions.contains("org_created") && actions.contains("user_created"), "{actions}");
+    assert!(!actions.contains("mật-khẩu"), "no password in the audit trail");
+}

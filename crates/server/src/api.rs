@@ -29,7 +29,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/orgs", get(orgs))
+        .route("/api/v1/orgs", get(orgs).post(create_org))
+        .route("/api/v1/users", post(create_user))
         .route("/api/v1/templates", get(templates))
         .route("/api/v1/clients", post(create_client))
         .route("/api/v1/delegations", post(create_delegation))
@@ -155,6 +156,144 @@ async fn orgs(State(state): AppStateRef, _caller: Caller) -> ApiResult<Json<Valu
     Ok(Json(json!({"items": db::all_orgs(&state.db.pool).await?})))
 }
 
+/// Whether the caller administers `org_id` (as admin there or of a unit above it).
+fn administers(caller: &Caller, tree: &OrgTree, org_id: &str) -> bool {
+    caller.memberships.iter().any(|(o, r)| r == "admin" && tree.is_within(org_id, o))
+}
+
+fn required_text(value: &str, what: &str, what_vi: &str) -> ApiResult<()> {
+    if value.trim().is_empty() || value.chars().count() > 200 {
+        return Err(ApiError::bad_request(format!("{what} must be 1 to 200 characters"), format!("{what_vi} phải dài từ 1 đến 200 ký tự")));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct OrgRequest {
+    parent_id: String,
+    level: String,
+    name: String,
+}
+
+/// An administrator adds a unit under one they administer (a school under the Phòng, a subject
+/// group under a school, a commune office where the district tier is gone). Levels are free data.
+async fn create_org(
+    State(state): AppStateRef,
+    caller: Caller,
+    JsonBody(req): JsonBody<OrgRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_user()?;
+    required_text(&req.name, "name", "tên")?;
+    required_text(&req.level, "level", "cấp")?;
+    let tree = OrgTree::load(&state.db.pool).await?;
+    if tree.get(&req.parent_id).is_none() {
+        return Err(ApiError::not_found("organisation"));
+    }
+    if !administers(&caller, &tree, &req.parent_id) {
+        return Err(ApiError::forbidden(
+            "only an administrator of the parent unit (or one above it) can add units under it",
+            "chỉ quản trị viên của đơn vị cấp trên mới được thêm đơn vị trực thuộc",
+        ));
+    }
+    let org =
+        db::Org { id: new_id(), parent_id: Some(req.parent_id.clone()), level: req.level.trim().into(), name: req.name.trim().into() };
+    let mut tx = state.db.write().await?;
+    sqlx::query("INSERT INTO orgs (id, parent_id, level, name) VALUES ($1, $2, $3, $4)")
+        .bind(&org.id)
+        .bind(&org.parent_id)
+        .bind(&org.level)
+        .bind(&org.name)
+        .execute(&mut *tx)
+        .await?;
+    record(&mut tx, &caller, "org_created", None, Some(&org.id), json!({"parent_id": org.parent_id, "level": org.level, "name": org.name}))
+        .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!(org))))
+}
+
+#[derive(Deserialize)]
+struct Membership {
+    org_id: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct UserRequest {
+    username: String,
+    full_name: String,
+    password: String,
+    memberships: Vec<Membership>,
+}
+
+/// An administrator adds a person with roles in units they administer. The password is stored
+/// as an argon2 hash only and recorded nowhere else; the key is set with POST /users/{name}/key.
+async fn create_user(
+    State(state): AppStateRef,
+    caller: Caller,
+    JsonBody(req): JsonBody<UserRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_user()?;
+    let username_ok = (3..=64).contains(&req.username.len())
+        && req.username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    if !username_ok {
+        return Err(ApiError::bad_request(
+            "username must be 3 to 64 characters: lower-case letters, digits, '.', '_' or '-'",
+            "tên đăng nhập dài 3–64 ký tự: chữ thường không dấu, chữ số, '.', '_' hoặc '-'",
+        ));
+    }
+    required_text(&req.full_name, "full_name", "họ tên")?;
+    if !(10..=1024).contains(&req.password.chars().count()) {
+        return Err(ApiError::bad_request("the password must be at least 10 characters", "mật khẩu phải có ít nhất 10 ký tự"));
+    }
+    if req.memberships.is_empty() {
+        return Err(ApiError::bad_request("a person needs at least one role in a unit", "cần ít nhất một vai trò tại một đơn vị"));
+    }
+    let tree = OrgTree::load(&state.db.pool).await?;
+    for m in &req.memberships {
+        if !auth::ROLES.contains(&m.role.as_str()) {
+            return Err(ApiError::bad_request(format!("unknown role {}", m.role), format!("vai trò không hợp lệ: {}", m.role)));
+        }
+        if tree.get(&m.org_id).is_none() {
+            return Err(ApiError::not_found("organisation"));
+        }
+        if !administers(&caller, &tree, &m.org_id) {
+            return Err(ApiError::forbidden(
+                "only an administrator of every unit named (or one above it) can add this person",
+                "chỉ quản trị viên của mọi đơn vị được nêu (hoặc cấp trên) mới được thêm người này",
+            ));
+        }
+    }
+    let password = req.password.clone();
+    let hash = state.run_cpu(move || auth::hash_password(&password)).await.map_err(|e| ApiError::internal("hashing a password", e))??;
+    let id = new_id();
+    let mut tx = state.db.write().await?;
+    let taken = sqlx::query("SELECT 1 FROM users WHERE username = $1").bind(&req.username).fetch_optional(&mut *tx).await?.is_some();
+    if taken {
+        return Err(ApiError::conflict("username_taken", "this username is already taken", "tên đăng nhập này đã có người dùng"));
+    }
+    sqlx::query("INSERT INTO users (id, username, full_name, password_hash) VALUES ($1, $2, $3, $4)")
+        .bind(&id)
+        .bind(&req.username)
+        .bind(req.full_name.trim())
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    let mut roles = Vec::new();
+    for m in &req.memberships {
+        sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(&id)
+            .bind(&m.org_id)
+            .bind(&m.role)
+            .execute(&mut *tx)
+            .await?;
+        roles.push(json!({"org_id": m.org_id, "role": m.role}));
+    }
+    let org = req.memberships[0].org_id.clone();
+    record(&mut tx, &caller, "user_created", None, Some(&org), json!({"username": req.username, "memberships": roles})).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "username": req.username, "full_name": req.full_name.trim(), "memberships": roles}))))
+}
+
 async fn templates(State(state): AppStateRef, _caller: Caller) -> ApiResult<Json<Value>> {
     let rows = sqlx::query("SELECT id, name, stages FROM templates ORDER BY name").fetch_all(&state.db.pool).await?;
     let mut items = Vec::new();
@@ -190,7 +329,7 @@ async fn create_client(
     if tree.get(&req.org_id).is_none() {
         return Err(ApiError::not_found("organisation"));
     }
-    if !caller.memberships.iter().any(|(o, r)| r == "admin" && tree.is_within(&req.org_id, o)) {
+    if !administers(&caller, &tree, &req.org_id) {
         return Err(ApiError::forbidden(
             "only an administrator of this organisation (or one above it) can register API clients",
             "chỉ quản trị viên của đơn vị (hoặc cấp trên) mới được đăng ký ứng dụng",
@@ -1373,8 +1512,7 @@ async fn set_user_key(
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
     let tree = OrgTree::load(&state.db.pool).await?;
-    let admin_of = |o: &str| caller.memberships.iter().any(|(a, r)| r == "admin" && tree.is_within(o, a));
-    if orgs.is_empty() || !orgs.iter().all(|o| admin_of(o)) {
+    if orgs.is_empty() || !orgs.iter().all(|o| administers(&caller, &tree, o)) {
         return Err(ApiError::forbidden(
             "only an administrator of every unit the person belongs to can set their key",
             "chỉ quản trị viên của mọi đơn vị người này thuộc về mới được đặt khóa ký",
