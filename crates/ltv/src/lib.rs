@@ -188,22 +188,35 @@ pub fn check_revocation(cert: &x509_cert::Certificate, pool: &[x509_cert::Certif
 /// busy server neither asks the CA for every signature nor hammers a responder that is down.
 pub struct RevocationCache {
     entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (Revocation, u64)>>,
+    /// One fetch at a time per certificate: fifty signatures arriving together ask once.
+    fetching: std::sync::Mutex<std::collections::HashMap<Vec<u8>, std::sync::Arc<std::sync::Mutex<()>>>>,
     max_age: u64,
 }
 
 impl RevocationCache {
     pub fn new(max_age: Duration) -> Self {
-        RevocationCache { entries: Default::default(), max_age: max_age.as_secs() }
+        RevocationCache { entries: Default::default(), fetching: Default::default(), max_age: max_age.as_secs() }
+    }
+
+    /// The answer kept for `cert`, if it still holds at `now` (never blocks on the network).
+    pub fn cached(&self, cert: &x509_cert::Certificate, now: u64) -> Option<Revocation> {
+        use der::Encode;
+        let key = cert.to_der().ok()?;
+        self.entries.lock().expect("cache lock").get(&key).filter(|(_, until)| *until > now).map(|(answer, _)| answer.clone())
     }
 
     /// [`check_revocation`], answered from the cache while the last answer still holds at `now`.
     pub fn check(&self, cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate], timeout: Duration, now: u64) -> Revocation {
         use der::Encode;
+        if let Some(answer) = self.cached(cert, now) {
+            return answer;
+        }
         let key = cert.to_der().unwrap_or_default();
-        if let Some((answer, until)) = self.entries.lock().expect("cache lock").get(&key)
-            && *until > now
-        {
-            return answer.clone();
+        let gate = self.fetching.lock().expect("cache lock").entry(key.clone()).or_default().clone();
+        let _one_fetch = gate.lock().unwrap_or_else(|e| e.into_inner());
+        // Whoever held the gate before may have fetched the answer meanwhile.
+        if let Some(answer) = self.cached(cert, now) {
+            return answer;
         }
         let answer = check_revocation(cert, pool, timeout);
         let until = match &answer {

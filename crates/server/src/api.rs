@@ -1302,10 +1302,22 @@ async fn commit_signature(
 
 /// The signing-time revocation check Vietnam's rules ask for (OCSP, else the latest CRL): a
 /// revoked signer is refused; an unanswerable one is refused with `require_revocation`, else
-/// signs with a warning. Returns what was found, for the audit entry. Blocking (HTTP).
-fn revocation_gate(state: &AppState, key: &SignerKey) -> ApiResult<String> {
-    let chain = &key.chain;
-    match state.revocation.check(chain.signer(), &chain.0, std::time::Duration::from_secs(10), crate::clock::unix_now()) {
+/// signs with a warning. Returns what was found, for the audit entry. Asks the network (on a
+/// blocking thread) only when no answer is kept.
+async fn revocation_gate(state: &Arc<AppState>, key: &Arc<SignerKey>) -> ApiResult<String> {
+    let answer = match state.revocation.cached(key.chain.signer(), crate::clock::unix_now()) {
+        Some(answer) => answer,
+        None => {
+            let (st, key) = (state.clone(), key.clone());
+            tokio::task::spawn_blocking(move || {
+                let chain = &key.chain;
+                st.revocation.check(chain.signer(), &chain.0, std::time::Duration::from_secs(10), crate::clock::unix_now())
+            })
+            .await
+            .map_err(|e| ApiError::internal("checking revocation", e))?
+        }
+    };
+    match answer {
         kyso_ltv::Revocation::Good { responder, .. } => Ok(format!("good ({responder})")),
         kyso_ltv::Revocation::Revoked { since } => Err(ApiError::unprocessable(
             "certificate_revoked",
@@ -1394,10 +1406,7 @@ async fn sign_checked<T: Send + 'static>(
     key: Arc<SignerKey>,
     sign: impl FnOnce(&AppState, &SignerKey) -> T + Send + 'static,
 ) -> ApiResult<(String, T)> {
-    let revocation = {
-        let (st, key) = (state.clone(), key.clone());
-        tokio::task::spawn_blocking(move || revocation_gate(&st, &key)).await.map_err(|e| ApiError::internal("signing", e))??
-    };
+    let revocation = revocation_gate(state, &key).await?;
     let (st, remote) = (state.clone(), key.remote);
     let work = move || sign(&st, &key);
     let result = if remote { tokio::task::spawn_blocking(work).await } else { state.run_cpu(work).await }

@@ -11,7 +11,9 @@
 //! server answers (the throughput ceiling). With `RATE` it is open, like wrk2: requests are due at
 //! RATE per second, spread over the `CLIENTS` connections, and each latency runs from the moment
 //! its request was due, so a stalled server is charged for the requests it kept waiting.
-//! Prints requests/s, p50, p90, p99 and max latency.
+//! Prints requests/s, p50, p90, p99 and max latency. certomancer serves the test PKI's OCSP
+//! responder meanwhile, as a CA would in production: each signer's revocation answer is fetched
+//! once and kept while it holds (so no signature here is made "unchecked").
 
 use kyso_tests::service::{Backend, Body, Server, fresh_database};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,6 +83,7 @@ fn main() {
     let clients: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let backend = if args.get(3).map(String::as_str) == Some("postgres") { Backend::Postgres } else { Backend::Sqlite };
     let rate: Option<f64> = args.get(4).and_then(|s| s.parse().ok());
+    let _revocation_services = kyso_tests::Animator::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let db = fresh_database(backend, dir.path());
     let server = Server::start(&dir.path().join("data"), &db, &[]);
