@@ -273,7 +273,10 @@ fn walk_the_chain(backend: Backend) {
     expect(&r, "GET", "/api/v1/audit/verify", 200);
     assert_eq!(r.json["intact"], true);
     let out = kyso(&["audit", "verify", "--database-url", &db]);
-    assert!(out.status.success(), "kyso audit verify: {}", String::from_utf8_lossy(&out.stdout));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "kyso audit verify: {stdout}");
+    let checkpoint =
+        stdout.lines().find_map(|l| l.split("(keep it elsewhere): ").nth(1)).expect("a checkpoint is printed").trim().to_string();
     let export = dir.path().join("audit.jsonl");
     assert!(kyso(&["audit", "export", "--database-url", &db, "-o", &export.display().to_string()]).status.success());
     assert!(std::fs::read_to_string(&export).unwrap().lines().count() > 20);
@@ -284,6 +287,13 @@ fn walk_the_chain(backend: Backend) {
         let out = kyso(&["audit", "verify", "--database-url", &db]);
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stdout).contains("entry 5"), "{}", String::from_utf8_lossy(&out.stdout));
+        // Cut the edited entry and all after it: a valid chain again, but the checkpoint
+        // noted earlier names an entry that is gone.
+        psql_on(&db, "DELETE FROM audit WHERE seq >= 5");
+        assert!(kyso(&["audit", "verify", "--database-url", &db]).status.success(), "a cut chain is still a chain");
+        let out = kyso(&["audit", "verify", "--database-url", &db, "--checkpoint", &checkpoint]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("deleted"), "{}", String::from_utf8_lossy(&out.stdout));
     }
 }
 

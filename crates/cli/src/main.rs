@@ -146,14 +146,19 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the audit trail's hash chain. Exit 0: intact; 1: broken.
+    /// Check the audit trail's hash chain. Exit 0: intact; 1: broken. Prints a checkpoint
+    /// (SEQ:HASH of the newest entry) to keep elsewhere and pass back with --checkpoint later.
     Verify {
         #[arg(long, env = "KYSO_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
         #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
         data_dir: PathBuf,
+        /// SEQ:HASH noted at an earlier check or export: that entry must still be there,
+        /// unchanged (detects deleted newest entries, which the chain alone cannot). Repeatable.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<kyso_server::audit::Checkpoint>,
     },
-    /// Write every audit entry as a JSON line (for auditors to keep).
+    /// Write every audit entry as a JSON line (for auditors to keep); prints the checkpoint.
     Export {
         #[arg(long, env = "KYSO_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
@@ -384,11 +389,12 @@ fn main() {
         Command::Keys { command: KeysCommand::List { config: Some(path), .. } } => config::load_and_describe(&path),
         Command::Keys { command: KeysCommand::ImportCert { cert, key, pin } } => keys_import_cert(&cert, &key, pin),
         Command::Serve(args) => serve(args),
-        Command::Audit { command: AuditCommand::Verify { database_url, data_dir } } => {
+        Command::Audit { command: AuditCommand::Verify { database_url, data_dir, checkpoints } } => {
             let url = database_url.unwrap_or_else(|| default_database(&data_dir));
-            match kyso_server::audit_verify_blocking(&url) {
+            match kyso_server::audit_verify_blocking(&url, &checkpoints) {
                 Ok(kyso_server::audit::Verdict::Intact { entries, head }) => {
-                    println!("nhật ký nguyên vẹn / audit trail intact: {entries} entries, head {head}");
+                    println!("nhật ký nguyên vẹn / audit trail intact: {entries} entries");
+                    println!("điểm kiểm tra / checkpoint (keep it elsewhere): {entries}:{head}");
                     Ok(())
                 }
                 Ok(kyso_server::audit::Verdict::Broken { seq, reason }) => {
@@ -402,9 +408,12 @@ fn main() {
             let url = database_url.unwrap_or_else(|| default_database(&data_dir));
             write_atomically(&output, |out| {
                 let mut w = std::io::BufWriter::new(out);
-                let n = kyso_server::audit_export_blocking(&url, &mut w).map_err(|e| anyhow!(e))?;
+                let last = kyso_server::audit_export_blocking(&url, &mut w).map_err(|e| anyhow!(e))?;
                 w.flush()?;
-                eprintln!("{n} entries written");
+                match last {
+                    Some(c) => eprintln!("{} entries written; checkpoint (keep it elsewhere): {c}", c.seq),
+                    None => eprintln!("the audit trail is empty"),
+                }
                 Ok(())
             })
         }

@@ -1281,13 +1281,14 @@ async fn commit_signature(
     }
     // The status follows from the steps left open, read in the same statement.
     let status: String = sqlx::query(
-        "UPDATE documents SET status = CASE WHEN EXISTS (SELECT 1 FROM steps WHERE document_id = $1 AND version = $2 AND signed_by IS NULL) THEN 'in_progress' ELSE 'completed' END, updated_at = $3 WHERE id = $1 RETURNING status",
+        "UPDATE documents SET status = CASE WHEN EXISTS (SELECT 1 FROM steps WHERE document_id = $1 AND version = $2 AND signed_by IS NULL) THEN 'in_progress' ELSE 'completed' END, updated_at = $3 WHERE id = $1 AND current_version = $2 AND status = 'in_progress' RETURNING status",
     )
     .bind(&t.doc.id)
     .bind(t.doc.current_version)
     .bind(at)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
+    .ok_or_else(ApiError::concurrent_change)?
     .try_get(0)?;
     let completed = status == "completed";
     record(&mut tx, caller, "sign", Some(&t.doc.id), Some(&t.doc.org_id), json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": reason, "completed": completed, "revocation": revocation})).await?;

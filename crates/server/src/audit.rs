@@ -122,8 +122,54 @@ pub enum Verdict {
     Broken { seq: i64, reason: String },
 }
 
+/// An entry's position and hash, noted when it was read (printed by `kyso audit verify` and
+/// `export`) and kept away from the server. The chain alone cannot show that its newest entries
+/// were deleted; a checkpoint can: the entry must still be there, with the same hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for Checkpoint {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (seq, hash) = s.split_once(':').ok_or("a checkpoint reads SEQ:HASH")?;
+        let seq = seq.trim().parse::<i64>().ok().filter(|n| *n >= 1).ok_or("a checkpoint's SEQ is a positive number")?;
+        let hash = hash.trim().to_ascii_lowercase();
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("a checkpoint's HASH is 64 hexadecimal digits".into());
+        }
+        Ok(Checkpoint { seq, hash })
+    }
+}
+
 /// Walks the chain from the first entry, a page at a time.
 pub async fn verify(pool: &AnyPool) -> Result<Verdict, sqlx::Error> {
+    verify_with_checkpoints(pool, &[]).await
+}
+
+/// [`verify`], and every checkpoint's entry must still be in the chain with its hash.
+pub async fn verify_with_checkpoints(pool: &AnyPool, checkpoints: &[Checkpoint]) -> Result<Verdict, sqlx::Error> {
+    let verdict = walk(pool, checkpoints).await?;
+    if let Verdict::Intact { entries, .. } = &verdict
+        && let Some(cut) = checkpoints.iter().filter(|c| c.seq > *entries).min_by_key(|c| c.seq)
+    {
+        return Ok(Verdict::Broken {
+            seq: cut.seq,
+            reason: format!("the checkpoint {cut} names an entry the trail no longer has: its newest entries were deleted"),
+        });
+    }
+    Ok(verdict)
+}
+
+async fn walk(pool: &AnyPool, checkpoints: &[Checkpoint]) -> Result<Verdict, sqlx::Error> {
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1;
     loop {
@@ -140,6 +186,12 @@ pub async fn verify(pool: &AnyPool) -> Result<Verdict, sqlx::Error> {
             }
             if entry_hash(&e) != e.hash {
                 return Ok(Verdict::Broken { seq: e.seq, reason: "its content was changed after it was written".into() });
+            }
+            if let Some(c) = checkpoints.iter().find(|c| c.seq == e.seq && c.hash != e.hash) {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    reason: format!("the checkpoint {c} does not match: the trail was rewritten from here or before"),
+                });
             }
             prev = e.hash;
             expected_seq += 1;
@@ -179,5 +231,33 @@ mod tests {
         }
         let actions: Vec<String> = entries(&db.pool, 0, 10).await.expect("entries").into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["first", "second", "third"]);
+    }
+
+    /// Deleting the newest entries leaves a valid chain; a checkpoint noted before shows the cut.
+    #[tokio::test]
+    async fn a_checkpoint_reveals_a_cut_tail_and_a_rewrite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("kyso.db").display())).await.expect("database");
+        for action in ["a", "b", "c"] {
+            append_one(&db, action, true).await;
+        }
+        let Verdict::Intact { entries: 3, head } = verify(&db.pool).await.expect("verify") else { panic!("three entries, intact") };
+        let checkpoint: Checkpoint = format!("3:{head}").parse().expect("a checkpoint parses");
+        assert_eq!(checkpoint.to_string(), format!("3:{head}"));
+        let second = entries(&db.pool, 1, 1).await.expect("entries")[0].hash.clone();
+        let earlier = Checkpoint { seq: 2, hash: second };
+        assert!(matches!(verify_with_checkpoints(&db.pool, &[earlier.clone(), checkpoint.clone()]).await.unwrap(), Verdict::Intact { .. }));
+
+        sqlx::query("DELETE FROM audit WHERE seq = 3").execute(&db.pool).await.expect("delete");
+        assert!(matches!(verify(&db.pool).await.unwrap(), Verdict::Intact { entries: 2, .. }), "the chain alone cannot tell");
+        match verify_with_checkpoints(&db.pool, &[earlier.clone(), checkpoint]).await.unwrap() {
+            Verdict::Broken { seq: 3, reason } => assert!(reason.contains("deleted"), "{reason}"),
+            other => panic!("the cut went unnoticed: {other:?}"),
+        }
+        let wrong = Checkpoint { seq: 2, hash: "0".repeat(64) };
+        assert!(matches!(verify_with_checkpoints(&db.pool, &[wrong]).await.unwrap(), Verdict::Broken { seq: 2, .. }));
+        for bad in ["3", "x:abc", "0:".to_string().as_str(), &format!("-1:{}", "a".repeat(64)), "2:zz"] {
+            assert!(bad.parse::<Checkpoint>().is_err(), "{bad} parses");
+        }
     }
 }

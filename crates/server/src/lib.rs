@@ -204,23 +204,27 @@ pub fn serve_blocking(config: Config, demo: bool) -> Result<(), ServeError> {
 }
 
 /// `kyso audit verify`: checks the hash chain of the audit trail.
-pub fn audit_verify_blocking(database_url: &str) -> Result<audit::Verdict, ServeError> {
+pub fn audit_verify_blocking(database_url: &str, checkpoints: &[audit::Checkpoint]) -> Result<audit::Verdict, ServeError> {
     runtime()?.block_on(async {
         let db = db::Db::connect(database_url).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
-        audit::verify(&db.pool).await.map_err(|source| ServeError::Database { url: redact(database_url), source })
+        audit::verify_with_checkpoints(&db.pool, checkpoints)
+            .await
+            .map_err(|source| ServeError::Database { url: redact(database_url), source })
     })
 }
 
-/// `kyso audit export`: every entry as one JSON line, in order, for auditors to keep.
-pub fn audit_export_blocking(database_url: &str, out: &mut dyn std::io::Write) -> Result<i64, ServeError> {
+/// `kyso audit export`: every entry as one JSON line, in order, for auditors to keep. Returns
+/// the last entry as a checkpoint (none for an empty trail).
+pub fn audit_export_blocking(database_url: &str, out: &mut dyn std::io::Write) -> Result<Option<audit::Checkpoint>, ServeError> {
     runtime()?.block_on(async {
         let db = db::Db::connect(database_url).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
-        let mut after = 0;
+        let mut last_entry: Option<audit::Checkpoint> = None;
         loop {
+            let after = last_entry.as_ref().map_or(0, |c| c.seq);
             let page =
                 audit::entries(&db.pool, after, 1000).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
-            let Some(last) = page.last() else { return Ok(after) };
-            after = last.seq;
+            let Some(last) = page.last() else { return Ok(last_entry) };
+            last_entry = Some(audit::Checkpoint { seq: last.seq, hash: last.hash.clone() });
             for e in &page {
                 writeln!(out, "{}", serde_json::to_string(e).expect("audit entries serialise"))?;
             }
