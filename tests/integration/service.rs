@@ -750,6 +750,29 @@ fn service_administrators_add_units_and_people_within_their_reach() {
     let weak = json!({"username": "x.weak", "full_name": "X", "password": "short", "memberships": [{"org_id": group, "role": "teacher"}]});
     assert_eq!(api.post("/users", &school_admin, Body::Json(weak)).status, 400, "a short password is refused");
 
+    // Chain templates are data too: the Sở's administrator adds the library's yearly report.
+    let library = |field: &str| {
+        json!({"name": "Báo cáo thư viện", "stages": [
+            {"name": "Thủ thư", "field": field, "role": "librarian", "levels": ["school"], "mode": "submitter"},
+            {"name": "Hiệu trưởng", "field": "2 Hieu truong", "role": "principal", "levels": ["school"], "mode": "any", "days": 5}]})
+    };
+    let r = api.call("PUT", "/templates/library-report", Some(&admin), Body::Json(library("1 Thu thu")), &[]);
+    expect(&r, "PUT", "/api/v1/templates/{id}", 201);
+    let r = api.call("PUT", "/templates/library-report", Some(&admin), Body::Json(library("1 Thu thu")), &[]);
+    expect(&r, "PUT", "/api/v1/templates/{id}", 200);
+    let r = api.call("PUT", "/templates/library-report", Some(&admin), Body::Json(library("1.Thu thu")), &[]);
+    assert_eq!(r.status, 400, "a period in a field name: {}", r.json);
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("field name"), "{}", r.json);
+    let r = api.call("PUT", "/templates/library-report", Some(&school_admin), Body::Json(library("1 Thu thu")), &[]);
+    assert_eq!(r.status, 403, "a school's administrator does not change the Sở's templates");
+    assert!(api.get("/templates", &lan).json.to_string().contains("library-report"));
+    let thuvien = api.login("thuvien");
+    let r =
+        api.call("POST", "/documents?title=Bao%20cao%20thu%20vien&template=library-report", Some(&thuvien), Body::Pdf(&lesson_plan()), &[]);
+    assert_eq!(r.status, 201, "{}", r.json);
+    let stages: Vec<&str> = r.json["steps"].as_array().unwrap().iter().map(|s| s["stage_name"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["Thủ thư", "Hiệu trưởng"]);
+
     let r = api.call("POST", "/auth/login", None, Body::Json(json!({"username": "mai.ngo", "password": "mật-khẩu-đủ-dài"})), &[]);
     let mai = r.json["token"].as_str().unwrap().to_string();
     let me = api.get("/me", &mai);
@@ -758,6 +781,6 @@ fn service_administrators_add_units_and_people_within_their_reach() {
     let r = api.get("/audit/verify", &admin);
     assert_eq!(r.json["intact"], true);
     let actions = api.get("/audit?limit=100", &admin).json.to_string();
-    assert!(actions.contains("org_created") && actions.contains("user_created"), "{actions}");
+    assert!(["org_created", "user_created", "template_saved"].iter().all(|a| actions.contains(a)), "{actions}");
     assert!(!actions.contains("mật-khẩu"), "no password in the audit trail");
 }

@@ -139,6 +139,7 @@ impl Api {
         let mut req = match method {
             "GET" => self.client.get(&url),
             "POST" => self.client.post(&url),
+            "PUT" => self.client.put(&url),
             other => panic!("method {other}"),
         };
         if let Some(t) = token {
@@ -280,7 +281,7 @@ pub fn served_routes() -> std::collections::BTreeSet<(String, String)> {
     let mut out = std::collections::BTreeSet::new();
     for line in src.lines().map(str::trim).filter(|l| l.starts_with(".route(\"")) {
         let path = line.split('"').nth(1).expect("a quoted path").to_string();
-        for (method, marker) in [("get", "get("), ("post", "post(")] {
+        for (method, marker) in [("get", "get("), ("post", "post("), ("put", "put("), ("delete", "delete("), ("patch", "patch(")] {
             if line.contains(marker) {
                 out.insert((method.to_string(), path.clone()));
             }

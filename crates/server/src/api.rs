@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -32,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/orgs", get(orgs).post(create_org))
         .route("/api/v1/users", post(create_user))
         .route("/api/v1/templates", get(templates))
+        .route("/api/v1/templates/{id}", put(save_template))
         .route("/api/v1/clients", post(create_client))
         .route("/api/v1/delegations", post(create_delegation))
         .route("/api/v1/documents", get(list_documents).post(submit))
@@ -302,6 +303,69 @@ async fn templates(State(state): AppStateRef, _caller: Caller) -> ApiResult<Json
         items.push(json!({"id": r.try_get::<String, _>(0)?, "name": r.try_get::<String, _>(1)?, "stages": stages}));
     }
     Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+struct TemplateRequest {
+    name: String,
+    stages: Vec<workflow::Stage>,
+}
+
+/// An administrator of a top unit (the Sở) creates or replaces a chain template. Documents
+/// already submitted keep the steps they were given; only new submissions use the new stages.
+async fn save_template(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<TemplateRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_user()?;
+    let tree = OrgTree::load(&state.db.pool).await?;
+    let top_admin = caller.memberships.iter().any(|(o, r)| r == "admin" && tree.get(o).is_some_and(|org| org.parent_id.is_none()));
+    if !top_admin {
+        return Err(ApiError::forbidden(
+            "only an administrator of a top unit (the Sở) can change chain templates",
+            "chỉ quản trị viên cấp Sở mới được thay đổi mẫu quy trình",
+        ));
+    }
+    if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(ApiError::bad_request(
+            "a template id is 1 to 64 lower-case letters, digits or '-'",
+            "mã mẫu quy trình gồm 1–64 chữ thường, chữ số hoặc '-'",
+        ));
+    }
+    required_text(&req.name, "name", "tên")?;
+    workflow::validate_template(&req.stages, auth::ROLES).map_err(|e| ApiError::bad_request(e.en, e.vi))?;
+    let stages = serde_json::to_string(&req.stages).expect("stages serialise");
+    let mut tx = state.db.write().await?;
+    let replaced = sqlx::query("UPDATE templates SET name = $1, stages = $2 WHERE id = $3")
+        .bind(req.name.trim())
+        .bind(&stages)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !replaced {
+        sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(req.name.trim())
+            .bind(&stages)
+            .execute(&mut *tx)
+            .await?;
+    }
+    record(
+        &mut tx,
+        &caller,
+        "template_saved",
+        None,
+        None,
+        json!({"template": id, "name": req.name.trim(), "stages": req.stages, "replaced": replaced}),
+    )
+    .await?;
+    tx.commit().await?;
+    let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(json!({"id": id, "name": req.name.trim(), "stages": req.stages}))))
 }
 
 #[derive(Deserialize)]

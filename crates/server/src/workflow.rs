@@ -40,6 +40,47 @@ fn default_days() -> i64 {
     3
 }
 
+/// Checks a template before it is stored: at least one stage (at most 20), each with a name, a
+/// known role, at least one level, 1–365 days, and a field name that is plain ASCII without a
+/// period (a period separates the parts of a PDF field name) and unique in the chain.
+pub fn validate_template(stages: &[Stage], roles: &[&str]) -> Result<(), PlanError> {
+    let fail = |en: String, vi: String| Err(PlanError { en, vi });
+    if stages.is_empty() || stages.len() > 20 {
+        return fail("a template has 1 to 20 stages".into(), "mẫu quy trình có từ 1 đến 20 bước".into());
+    }
+    for (i, stage) in stages.iter().enumerate() {
+        let n = i + 1;
+        if stage.name.trim().is_empty() || stage.name.chars().count() > 200 {
+            return fail(format!("stage {n} needs a name (up to 200 characters)"), format!("bước {n} cần có tên (tối đa 200 ký tự)"));
+        }
+        let field_ok = (1..=64).contains(&stage.field.len())
+            && stage.field.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'-'))
+            && stage.field.trim() == stage.field;
+        if !field_ok {
+            return fail(
+                format!("stage {n}: the field name must be 1 to 64 ASCII letters, digits, spaces, '_' or '-'"),
+                format!("bước {n}: tên trường ký gồm 1–64 chữ cái ASCII, chữ số, dấu cách, '_' hoặc '-'"),
+            );
+        }
+        if stages[..i].iter().any(|s| s.field.eq_ignore_ascii_case(&stage.field)) {
+            return fail(
+                format!("stage {n}: the field name {} is used twice", stage.field),
+                format!("bước {n}: tên trường {} bị trùng", stage.field),
+            );
+        }
+        if !roles.contains(&stage.role.as_str()) {
+            return fail(format!("stage {n}: unknown role {}", stage.role), format!("bước {n}: vai trò không hợp lệ {}", stage.role));
+        }
+        if stage.levels.is_empty() || stage.levels.iter().any(|l| l.trim().is_empty()) {
+            return fail(format!("stage {n} needs at least one level of the tree"), format!("bước {n} cần ít nhất một cấp đơn vị"));
+        }
+        if !(1..=365).contains(&stage.days) {
+            return fail(format!("stage {n}: days must be 1 to 365"), format!("bước {n}: số ngày phải từ 1 đến 365"));
+        }
+    }
+    Ok(())
+}
+
 /// A stage's place in one document's chain: the organisation whose role holders may sign it,
 /// and for `all` stages the person whose field it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,5 +259,24 @@ mod tests {
         assert!(err.en.contains("nobody holds the role librarian"), "{}", err.en);
         let err = plan(&lesson_plan_template(), &tree(true), "school", "t", 0, &holders).unwrap_err();
         assert!(err.en.contains("level group"), "{}", err.en);
+    }
+
+    #[test]
+    fn templates_are_checked_before_they_are_stored() {
+        let roles = crate::auth::ROLES;
+        assert_eq!(validate_template(&lesson_plan_template(), roles), Ok(()));
+        let broken = |change: &dyn Fn(&mut Vec<Stage>)| {
+            let mut stages = lesson_plan_template();
+            change(&mut stages);
+            validate_template(&stages, roles).unwrap_err().en
+        };
+        assert!(broken(&|s| s.clear()).contains("1 to 20 stages"));
+        assert!(broken(&|s| s[1].field = "To.truong".into()).contains("field name"), "a period splits PDF field names");
+        assert!(broken(&|s| s[1].field = "Tổ trưởng".into()).contains("field name"));
+        assert!(broken(&|s| s[2].field = "2 TO TRUONG".into()).contains("used twice"));
+        assert!(broken(&|s| s[2].role = "minister".into()).contains("unknown role"));
+        assert!(broken(&|s| s[3].levels.clear()).contains("level"));
+        assert!(broken(&|s| s[0].days = 0).contains("days"));
+        assert!(broken(&|s| s[0].name = " ".into()).contains("name"));
     }
 }
