@@ -709,9 +709,18 @@ fn service_signs_with_a_pkcs11_token() {
 /// administer: a new school under the district, its subject group, its own administrator, who
 /// then adds a teacher there and nothing elsewhere.
 #[test]
-fn service_administrators_add_units_and_people_within_their_reach() {
+fn service_administrators_add_units_and_people_on_sqlite() {
+    administrators_add_units_and_people(Backend::Sqlite);
+}
+
+#[test]
+fn service_administrators_add_units_and_people_on_postgres() {
+    administrators_add_units_and_people(Backend::Postgres);
+}
+
+fn administrators_add_units_and_people(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let server = Server::start(&dir.path().join("data"), &db, &[]);
     let api = server.api();
     let (admin, lan) = (api.login("admin"), api.login("lan"));
