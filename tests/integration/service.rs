@@ -793,3 +793,57 @@ fn administrators_add_units_and_people(backend: Backend) {
     assert!(["org_created", "user_created", "template_saved"].iter().all(|a| actions.contains(a)), "{actions}");
     assert!(!actions.contains("mật-khẩu"), "no password in the audit trail");
 }
+
+/// Approvals arriving together are committed together (one transaction for the queued ones):
+/// every one is recorded once, in its own audit entry, and the chain stays intact.
+fn concurrent_approvals_commit_together(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(backend, dir.path());
+    let server = Server::start(&dir.path().join("data"), &db, &[]);
+    let api = server.api();
+    let (huong, bao, admin) = (api.login("huong"), api.login("bao"), api.login("admin"));
+    let ids: Vec<String> = (0..24)
+        .map(|n| {
+            let id = submit(&api, &huong, &format!("Giao an {n}"), &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+            assert_eq!(approve(&api, &huong, &id).status, 200);
+            id
+        })
+        .collect();
+    let replies: Vec<u16> = std::thread::scope(|s| {
+        let threads: Vec<_> =
+            ids.chunks(3).map(|chunk| s.spawn(|| chunk.iter().map(|id| approve(&api, &bao, id).status).collect::<Vec<_>>())).collect();
+        threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
+    });
+    assert!(replies.iter().all(|s| *s == 200), "{replies:?}");
+    for id in &ids {
+        let doc = api.get(&format!("/documents/{id}"), &bao);
+        assert_eq!(doc.json["current_stage"], 2, "{}", doc.json);
+        let file = dir.path().join("d.pdf");
+        std::fs::write(&file, api.get(&format!("/documents/{id}/pdf"), &bao).bytes).unwrap();
+        let ps = pdfsig(&file);
+        assert!(ps.signatures == 2 && ps.valid == 2, "{}", ps.text);
+    }
+    let r = api.get("/audit/verify", &admin);
+    assert_eq!(r.json["intact"], true, "{}", r.json);
+    let mut signs = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = api.get(&format!("/audit?limit=100{cursor}"), &admin);
+        signs += page.json["items"].as_array().unwrap().iter().filter(|e| e["action"] == "sign").count();
+        match page.json["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(signs, 48, "one audit entry per signature");
+}
+
+#[test]
+fn service_concurrent_approvals_on_sqlite() {
+    concurrent_approvals_commit_together(Backend::Sqlite);
+}
+
+#[test]
+fn service_concurrent_approvals_on_postgres() {
+    concurrent_approvals_commit_together(Backend::Postgres);
+}

@@ -1307,26 +1307,102 @@ pub struct KeySpecRecord {
     pub key_password_env: Option<String>,
 }
 
+/// A signature made and waiting to be recorded, and where its outcome goes.
+struct PendingSignature {
+    caller: Caller,
+    target: SignTarget,
+    new_sha: String,
+    reason: Option<String>,
+    revocation: String,
+    reply: tokio::sync::oneshot::Sender<ApiResult<(DocRow, Vec<StepRow>)>>,
+}
+
+/// Group commit of signatures. Every signature's rows and audit entry go through the one write
+/// lock, and a commit waits for the disk: one transaction each made the lock the bottleneck
+/// under load (fifty approvers spent most of their time queued for it). So a committer queues
+/// its signature and the first to become leader records everything queued, in one transaction
+/// and one disk flush; the others find their outcome ready.
+#[derive(Default)]
+pub(crate) struct SignatureQueue {
+    pending: std::sync::Mutex<Vec<PendingSignature>>,
+    leader: tokio::sync::Mutex<()>,
+}
+
 /// Records a signed step: the step, the version's new blob (only if nobody moved it meanwhile),
-/// the document's status and the audit entry, in one transaction. Returns the document and its
-/// steps as they now stand.
+/// the document's status and the audit entry, committed together (with other signatures queued
+/// at the same time). Returns the document and its steps as they now stand.
 async fn commit_signature(
-    state: &AppState,
+    state: &Arc<AppState>,
     caller: &Caller,
-    t: &SignTarget,
-    new_sha: &str,
-    reason: Option<&str>,
-    revocation: &str,
+    target: SignTarget,
+    new_sha: String,
+    reason: Option<String>,
+    revocation: String,
 ) -> ApiResult<(DocRow, Vec<StepRow>)> {
+    caller.require_user()?;
+    let (reply, mut outcome) = tokio::sync::oneshot::channel();
+    let job = PendingSignature { caller: caller.clone(), target, new_sha, reason, revocation, reply };
+    state.signature_queue.pending.lock().expect("signature queue lock").push(job);
+    {
+        let _leader = state.signature_queue.leader.lock().await;
+        // A leader before us may have taken ours; if not, it is still queued, and we lead.
+        if let Ok(result) = outcome.try_recv() {
+            return result;
+        }
+        let group = std::mem::take(&mut *state.signature_queue.pending.lock().expect("signature queue lock"));
+        // In a task of its own: a client hanging up must not cancel others' commits halfway.
+        let st = state.clone();
+        tokio::spawn(async move { commit_group(&st, group).await }).await.map_err(|e| ApiError::internal("committing signatures", e))?;
+    }
+    outcome.await.unwrap_or_else(|_| Err(ApiError::internal("committing a signature", "its outcome was lost")))
+}
+
+/// Commits the group in one transaction; if any of it fails (a concurrent change, say), each
+/// signature is committed on its own instead, so one failure touches only its own request.
+async fn commit_group(state: &AppState, group: Vec<PendingSignature>) {
+    if group.len() > 1 {
+        let together = async {
+            let mut tx = state.db.write().await?;
+            let mut outcomes = Vec::with_capacity(group.len());
+            for job in &group {
+                outcomes.push(apply_signature(&mut tx, job).await?);
+            }
+            tx.commit().await?;
+            Ok::<_, ApiError>(outcomes)
+        };
+        match together.await {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+                return;
+            }
+            Err(e) => tracing::info!(signatures = group.len(), error = %e.body(), "a group commit failed; committing one at a time"),
+        }
+    }
+    for job in group {
+        let alone = async {
+            let mut tx = state.db.write().await?;
+            let outcome = apply_signature(&mut tx, &job).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        };
+        let outcome = alone.await;
+        let _ = job.reply.send(outcome);
+    }
+}
+
+/// One signature's rows and audit entry, inside `tx`.
+async fn apply_signature(tx: &mut crate::db::WriteTx<'_>, job: &PendingSignature) -> ApiResult<(DocRow, Vec<StepRow>)> {
+    let (caller, t, new_sha) = (&job.caller, &job.target, job.new_sha.as_str());
     let me = caller.require_user()?;
     let at = now();
-    let mut tx = state.db.write().await?;
     let moved = sqlx::query("UPDATE versions SET current_sha256 = $1 WHERE document_id = $2 AND version = $3 AND current_sha256 = $4")
         .bind(new_sha)
         .bind(&t.doc.id)
         .bind(t.doc.current_version)
         .bind(&t.source_sha)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     let signed = sqlx::query("UPDATE steps SET signed_by = $1, on_behalf_of = $2, signed_at = $3 WHERE document_id = $4 AND version = $5 AND field = $6 AND signed_by IS NULL")
@@ -1336,11 +1412,11 @@ async fn commit_signature(
         .bind(&t.doc.id)
         .bind(t.doc.current_version)
         .bind(&t.step.field)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     if moved != 1 || signed != 1 {
-        // Dropping the transaction rolls back; the new blob stays unreferenced.
+        // The transaction is rolled back; the new blob stays unreferenced.
         return Err(ApiError::concurrent_change());
     }
     // The status follows from the steps left open, read in the same statement.
@@ -1350,13 +1426,12 @@ async fn commit_signature(
     .bind(&t.doc.id)
     .bind(t.doc.current_version)
     .bind(at)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(ApiError::concurrent_change)?
     .try_get(0)?;
     let completed = status == "completed";
-    record(&mut tx, caller, "sign", Some(&t.doc.id), Some(&t.doc.org_id), json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": reason, "completed": completed, "revocation": revocation})).await?;
-    tx.commit().await?;
+    record(tx, caller, "sign", Some(&t.doc.id), Some(&t.doc.org_id), json!({"version": t.doc.current_version, "field": t.step.field, "stage": t.step.stage, "on_behalf_of": t.on_behalf_of, "sha256": new_sha, "reason": job.reason, "completed": completed, "revocation": job.revocation})).await?;
     let doc = DocRow { status, updated_at: at, ..t.doc.clone() };
     let mut steps = t.steps.clone();
     for s in steps.iter_mut().filter(|s| s.field == t.step.field) {
@@ -1458,8 +1533,14 @@ async fn approve_now(state: &Arc<AppState>, caller: &Caller, id: &str, reason: O
     let approval = approval_for(caller, &target, reason.clone());
     let source = target.source_sha.clone();
     let (revocation, signed) = sign_checked(state, key, move |st, key| signing::sign_stage(&st.blobs, &source, key, &approval)).await?;
-    let new_sha = signed.map_err(|e| signing_failure(&e))?;
-    let (doc, steps) = commit_signature(state, caller, &target, &new_sha, reason.as_deref(), &revocation).await?;
+    let signed = signed.map_err(|e| signing_failure(&e))?;
+    // Syncing the file to disk waits for the disk, so it runs outside the CPU queue.
+    let blobs = state.blobs.clone();
+    let new_sha = tokio::task::spawn_blocking(move || blobs.commit(signed))
+        .await
+        .map_err(|e| ApiError::internal("storing the signed document", e))?
+        .map_err(|e| ApiError::internal("storing the signed document", e))?;
+    let (doc, steps) = commit_signature(state, caller, target, new_sha, reason, revocation).await?;
     document_json(state, &doc, &steps).await
 }
 
@@ -1737,14 +1818,15 @@ async fn batch_now(state: &Arc<AppState>, caller: &Caller, req: BatchRequest) ->
         let items: Vec<(String, Approval)> =
             targets.iter().map(|t| (t.source_sha.clone(), approval_for(&caller, t, req.reason.clone()))).collect();
         let (revocation, outcomes) = sign_checked(&state, key, move |st, key| signing::sign_stages_batch(&st.blobs, &items, key)).await?;
-        for (t, outcome) in targets.iter().zip(outcomes) {
+        for (t, outcome) in targets.into_iter().zip(outcomes) {
+            let id = t.doc.id.clone();
             let result = match outcome {
-                Ok(sha) => commit_signature(&state, &caller, t, &sha, req.reason.as_deref(), &revocation).await.map(|_| sha),
+                Ok(sha) => commit_signature(&state, &caller, t, sha.clone(), req.reason.clone(), revocation.clone()).await.map(|_| sha),
                 Err(e) => Err(signing_failure(&e)),
             };
             results.push(match result {
-                Ok(sha) => json!({"document_id": t.doc.id, "status": "signed", "sha256": sha}),
-                Err(e) => json!({"document_id": t.doc.id, "status": "error", "error": e.body()["error"]}),
+                Ok(sha) => json!({"document_id": id, "status": "signed", "sha256": sha}),
+                Err(e) => json!({"document_id": id, "status": "error", "error": e.body()["error"]}),
             });
         }
     }

@@ -83,6 +83,8 @@ pub struct AppState {
     /// One permit per core for CPU-bound work (signing with a local key, validation, password
     /// hashing); see [`AppState::run_cpu`].
     cpu_slots: tokio::sync::Semaphore,
+    /// Signatures waiting to be committed together.
+    pub(crate) signature_queue: api::SignatureQueue,
 }
 
 impl AppState {
@@ -121,6 +123,7 @@ impl AppState {
             keys: Mutex::new(HashMap::new()),
             document_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(),
             revocation: kyso_ltv::RevocationCache::new(std::time::Duration::from_secs(3600)),
+            signature_queue: Default::default(),
             cpu_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }))
     }

@@ -130,8 +130,9 @@ fn options(signer: &SignerKey, approval: &Approval) -> PdfSignOptions {
     }
 }
 
-/// Signs one stage's field of blob `source`; returns the signed blob.
-pub fn sign_stage(blobs: &BlobStore, source: &str, signer: &SignerKey, approval: &Approval) -> Result<String> {
+/// Signs one stage's field of blob `source` into a temporary file of the store, not yet synced:
+/// [`BlobStore::commit`] makes it a blob (that part waits for the disk, not the processor).
+pub fn sign_stage(blobs: &BlobStore, source: &str, signer: &SignerKey, approval: &Approval) -> Result<tempfile::NamedTempFile> {
     certinfo::check_validity_at(signer.chain.signer(), clock::unix_now())?;
     let mut doc = open_pdf_for_signing(blobs.open_blob(source)?)?;
     let opts = options(signer, approval);
@@ -143,7 +144,7 @@ pub fn sign_stage(blobs: &BlobStore, source: &str, signer: &SignerKey, approval:
         let signature = signer.key.sign_digest(prepared.algorithm(), prepared.to_be_signed())?;
         prepared.finish(out, &signature)?;
     }
-    Ok(blobs.commit(tmp)?)
+    Ok(tmp)
 }
 
 /// Signs many documents' fields with one key operation where the backend allows (one phone
