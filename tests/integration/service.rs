@@ -429,9 +429,18 @@ fn survives_sigkill_during_signing(backend: Backend) {
 /// approval is refused (503, nothing signed); with certomancer's OCSP responder up it goes
 /// through, and the audit entry records the answer.
 #[test]
-fn service_checks_revocation_when_signing() {
+fn service_checks_revocation_when_signing_on_sqlite() {
+    checks_revocation_when_signing(Backend::Sqlite);
+}
+
+#[test]
+fn service_checks_revocation_when_signing_on_postgres() {
+    checks_revocation_when_signing(Backend::Postgres);
+}
+
+fn checks_revocation_when_signing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let data = dir.path().join("data");
     let pdf = lesson_plan();
     let id;
@@ -462,9 +471,18 @@ fn service_checks_revocation_when_signing() {
 /// `openapi.yaml` documents. PDF uploads are left to the end-to-end tests (it cannot make PDFs);
 /// logout is left out because it would end the fuzzer's own session.
 #[test]
-fn service_schemathesis_finds_no_server_errors_or_undocumented_answers() {
+fn service_schemathesis_finds_no_server_errors_or_undocumented_answers_on_sqlite() {
+    schemathesis_finds_no_server_errors_or_undocumented_answers(Backend::Sqlite);
+}
+
+#[test]
+fn service_schemathesis_finds_no_server_errors_or_undocumented_answers_on_postgres() {
+    schemathesis_finds_no_server_errors_or_undocumented_answers(Backend::Postgres);
+}
+
+fn schemathesis_finds_no_server_errors_or_undocumented_answers(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let server = Server::start(&dir.path().join("data"), &db, &[]);
     let token = server.api().login("admin");
     let out = tool(
@@ -501,14 +519,23 @@ fn service_schemathesis_finds_no_server_errors_or_undocumented_answers() {
 /// pending while the phone has not confirmed, then done with the signed document. A refusal on
 /// the phone ends as a failed operation and leaves the document as it was.
 #[test]
-fn service_remote_keys_confirm_on_the_phone_asynchronously() {
+fn service_remote_keys_confirm_on_the_phone_asynchronously_on_sqlite() {
+    remote_keys_confirm_on_the_phone_asynchronously(Backend::Sqlite);
+}
+
+#[test]
+fn service_remote_keys_confirm_on_the_phone_asynchronously_on_postgres() {
+    remote_keys_confirm_on_the_phone_asynchronously(Backend::Postgres);
+}
+
+fn remote_keys_confirm_on_the_phone_asynchronously(backend: Backend) {
     use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
     for (outcome, expect_done) in [(Outcome::Confirm, true), (Outcome::Reject, false)] {
         let phone = PhoneDouble::start(Dialect::Vnpt, "teacher-rsa", outcome, 4);
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("kyso.toml");
         std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
-        let db = fresh_database(Backend::Sqlite, dir.path());
+        let db = fresh_database(backend, dir.path());
         let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
         let api = server.api();
         let (admin, huong, lan) = (api.login("admin"), api.login("huong"), api.login("lan"));
@@ -628,13 +655,22 @@ fn service_keeps_documents_in_an_s3_compatible_store() {
 
 /// A principal-style batch with a remote key: one phone confirmation signs the whole lot.
 #[test]
-fn service_batch_with_a_remote_key_takes_one_confirmation() {
+fn service_batch_with_a_remote_key_takes_one_confirmation_on_sqlite() {
+    batch_with_a_remote_key_takes_one_confirmation(Backend::Sqlite);
+}
+
+#[test]
+fn service_batch_with_a_remote_key_takes_one_confirmation_on_postgres() {
+    batch_with_a_remote_key_takes_one_confirmation(Backend::Postgres);
+}
+
+fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
     use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
     let phone = PhoneDouble::start(Dialect::Vnpt, "head-p256", Outcome::Confirm, 3);
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("kyso.toml");
     std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
     let api = server.api();
     let (admin, huong, bao) = (api.login("admin"), api.login("huong"), api.login("bao"));
@@ -671,10 +707,19 @@ fn service_batch_with_a_remote_key_takes_one_confirmation() {
 /// the token, the PIN coming from an environment variable of the server's. A wrong PIN is refused
 /// with a plain message and signs nothing; the right one signs a stage that validates.
 #[test]
-fn service_signs_with_a_pkcs11_token() {
+fn service_signs_with_a_pkcs11_token_on_sqlite() {
+    signs_with_a_pkcs11_token(Backend::Sqlite);
+}
+
+#[test]
+fn service_signs_with_a_pkcs11_token_on_postgres() {
+    signs_with_a_pkcs11_token(Backend::Postgres);
+}
+
+fn signs_with_a_pkcs11_token(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let conf = kyso_tests::softhsm::init_token(dir.path(), "Kyso", "123456", &[("teacher-rsa", "teacher", "01")]);
-    let db = fresh_database(Backend::Sqlite, dir.path());
+    let db = fresh_database(backend, dir.path());
     let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("TEST_TOKEN_PIN", "123456"), ("TEST_WRONG_PIN", "654321")];
     let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &env);
     let api = server.api();

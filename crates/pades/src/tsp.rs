@@ -129,11 +129,19 @@ fn bad(what: impl Into<String>) -> Error {
     Error::Timestamp(what.into())
 }
 
+/// Random bytes made the content of a positive DER INTEGER as they stand: the first byte in
+/// 0x01..=0x7f (no sign bit; no leading zero, which DER forbids when the next byte lacks the
+/// sign bit — once in 256 requests, before this).
+fn canonical_nonce(mut random: [u8; 8]) -> [u8; 8] {
+    random[0] = (random[0] & 0x7f).max(1);
+    random
+}
+
 /// A request for `digest` (computed with `alg`), with a fresh nonce and certReq.
 pub fn request(alg: DigestAlgorithm, digest: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| bad(format!("no randomness for the nonce: {e}")))?;
-    nonce[0] &= 0x7f; // a positive INTEGER
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| bad(format!("no randomness for the nonce: {e}")))?;
+    let nonce = canonical_nonce(random);
     let req = TimeStampReq {
         version: 1,
         message_imprint: MessageImprint {
@@ -234,4 +242,22 @@ pub fn fetch(tsa: &dyn TimestampSource, alg: DigestAlgorithm, digest: &[u8]) -> 
 fn strip_zeros(b: &[u8]) -> Vec<u8> {
     let s: Vec<u8> = b.iter().copied().skip_while(|x| *x == 0).collect();
     if s.is_empty() { vec![0] } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every first byte, with a second byte that would make a leading zero redundant: the
+    /// request always encodes, and the nonce keeps all eight bytes.
+    #[test]
+    fn every_nonce_encodes_as_canonical_der() {
+        for first in 0..=255u8 {
+            for second in [0x00, 0x7f, 0x80, 0xff] {
+                let nonce = canonical_nonce([first, second, 1, 2, 3, 4, 5, 6]);
+                let int = Int::new(&nonce).unwrap_or_else(|e| panic!("{first:#04x} {second:#04x}: {e}"));
+                assert_eq!(int.as_bytes(), &nonce, "{first:#04x} {second:#04x}");
+            }
+        }
+    }
 }
