@@ -1517,8 +1517,16 @@ async fn approve(
         });
         return accepted(&state, &caller, &headers, &request_sha, &op).await;
     }
-    let body = approve_now(&state, &caller, &id, req.reason).await?;
-    store_replay(&state, &caller, &headers, &request_sha, StatusCode::OK, &body).await?;
+    // In a task of its own: once started, a signature is finished and recorded, with the answer
+    // kept for a retry under the same idempotency key, even if the client hangs up.
+    let (st, c) = (state.clone(), caller.clone());
+    let body = tokio::spawn(async move {
+        let body = approve_now(&st, &c, &id, req.reason).await?;
+        store_replay(&st, &c, &headers, &request_sha, StatusCode::OK, &body).await?;
+        Ok::<_, ApiError>(body)
+    })
+    .await
+    .map_err(|e| ApiError::internal("signing", e))??;
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
@@ -1782,7 +1790,10 @@ async fn approve_batch(State(state): AppStateRef, caller: Caller, JsonBody(req):
         let body = json!({"operation_id": op, "status": "pending", "location": format!("/api/v1/operations/{op}")});
         return Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/v1/operations/{op}"))], Json(body)).into_response());
     }
-    Ok(Json(batch_now(&state, &caller, req).await?).into_response())
+    let (st, c) = (state.clone(), caller.clone());
+    let outcome =
+        tokio::spawn(async move { batch_now(&st, &c, req).await }).await.map_err(|e| ApiError::internal("signing a batch", e))??;
+    Ok(Json(outcome).into_response())
 }
 
 async fn batch_now(state: &Arc<AppState>, caller: &Caller, req: BatchRequest) -> ApiResult<Value> {
