@@ -9,6 +9,21 @@ use kyso_tests::*;
 use serde_json::json;
 use std::path::Path;
 
+/// A test on SQLite and the same on PostgreSQL, for a test body that takes the backend.
+macro_rules! on_both_databases {
+    ($sqlite:ident, $postgres:ident => $body:ident) => {
+        #[test]
+        fn $sqlite() {
+            $body(Backend::Sqlite);
+        }
+
+        #[test]
+        fn $postgres() {
+            $body(Backend::Postgres);
+        }
+    };
+}
+
 fn lesson_plan() -> Vec<u8> {
     std::fs::read(corpus().join("inputs/pyhanko-minimal.pdf")).expect("corpus input")
 }
@@ -297,15 +312,7 @@ fn walk_the_chain(backend: Backend) {
     }
 }
 
-#[test]
-fn service_lesson_plan_chain_on_sqlite() {
-    walk_the_chain(Backend::Sqlite);
-}
-
-#[test]
-fn service_lesson_plan_chain_on_postgres() {
-    walk_the_chain(Backend::Postgres);
-}
+on_both_databases!(service_lesson_plan_chain_on_sqlite, service_lesson_plan_chain_on_postgres => walk_the_chain);
 
 #[test]
 fn service_routes_and_openapi_agree() {
@@ -326,15 +333,7 @@ fn service_routes_and_openapi_agree() {
     }
 }
 
-#[test]
-fn service_sessions_expire_on_sqlite() {
-    sessions_expire(Backend::Sqlite);
-}
-
-#[test]
-fn service_sessions_expire_on_postgres() {
-    sessions_expire(Backend::Postgres);
-}
+on_both_databases!(service_sessions_expire_on_sqlite, service_sessions_expire_on_postgres => sessions_expire);
 
 fn sessions_expire(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -347,18 +346,10 @@ fn sessions_expire(backend: Backend) {
     assert_eq!((r.status, r.code()), (401, "token_expired"));
 }
 
-/// Kills the server with SIGKILL while approvals are in flight, restarts it, and checks that each
-/// document is consistent (its stored PDF carries exactly the signatures its steps record, all
-/// valid) and that every chain can still be completed.
-#[test]
-fn service_survives_sigkill_during_signing_on_sqlite() {
-    survives_sigkill_during_signing(Backend::Sqlite);
-}
-
-#[test]
-fn service_survives_sigkill_during_signing_on_postgres() {
-    survives_sigkill_during_signing(Backend::Postgres);
-}
+// Kills the server with SIGKILL while approvals are in flight, restarts it, and checks that each
+// document is consistent (its stored PDF carries exactly the signatures its steps record, all
+// valid) and that every chain can still be completed.
+on_both_databases!(service_survives_sigkill_during_signing_on_sqlite, service_survives_sigkill_during_signing_on_postgres => survives_sigkill_during_signing);
 
 fn survives_sigkill_during_signing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -425,18 +416,10 @@ fn survives_sigkill_during_signing(backend: Backend) {
     assert_eq!(r.json["intact"], true, "the audit chain survives the kill: {}", r.json);
 }
 
-/// Signing-time revocation over REST: with `--require-revocation` and the responders down, the
-/// approval is refused (503, nothing signed); with certomancer's OCSP responder up it goes
-/// through, and the audit entry records the answer.
-#[test]
-fn service_checks_revocation_when_signing_on_sqlite() {
-    checks_revocation_when_signing(Backend::Sqlite);
-}
-
-#[test]
-fn service_checks_revocation_when_signing_on_postgres() {
-    checks_revocation_when_signing(Backend::Postgres);
-}
+// Signing-time revocation over REST: with `--require-revocation` and the responders down, the
+// approval is refused (503, nothing signed); with certomancer's OCSP responder up it goes
+// through, and the audit entry records the answer.
+on_both_databases!(service_checks_revocation_when_signing_on_sqlite, service_checks_revocation_when_signing_on_postgres => checks_revocation_when_signing);
 
 fn checks_revocation_when_signing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -466,19 +449,11 @@ fn checks_revocation_when_signing(backend: Backend) {
     assert!(detail["revocation"].as_str().unwrap().starts_with("good (http://127.0.0.1:9009/"), "{detail}");
 }
 
-/// Schemathesis (an independent, schema-driven fuzzer) against the running server with an
-/// administrator's token: no server errors, and every status, content type and JSON body as
-/// `openapi.yaml` documents. PDF uploads are left to the end-to-end tests (it cannot make PDFs);
-/// logout is left out because it would end the fuzzer's own session.
-#[test]
-fn service_schemathesis_finds_no_server_errors_or_undocumented_answers_on_sqlite() {
-    schemathesis_finds_no_server_errors_or_undocumented_answers(Backend::Sqlite);
-}
-
-#[test]
-fn service_schemathesis_finds_no_server_errors_or_undocumented_answers_on_postgres() {
-    schemathesis_finds_no_server_errors_or_undocumented_answers(Backend::Postgres);
-}
+// Schemathesis (an independent, schema-driven fuzzer) against the running server with an
+// administrator's token: no server errors, and every status, content type and JSON body as
+// `openapi.yaml` documents. PDF uploads are left to the end-to-end tests (it cannot make PDFs);
+// logout is left out because it would end the fuzzer's own session.
+on_both_databases!(service_schemathesis_finds_no_server_errors_or_undocumented_answers_on_sqlite, service_schemathesis_finds_no_server_errors_or_undocumented_answers_on_postgres => schemathesis_finds_no_server_errors_or_undocumented_answers);
 
 fn schemathesis_finds_no_server_errors_or_undocumented_answers(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -514,19 +489,11 @@ fn schemathesis_finds_no_server_errors_or_undocumented_answers(backend: Backend)
     assert!(out.status.success(), "schemathesis found problems:\n{report}");
 }
 
-/// Remote signing with confirmation on the phone (the VNPT SmartCA double): the administrator
-/// points the teacher's key at the provider; approving answers 202 with an operation that is
-/// pending while the phone has not confirmed, then done with the signed document. A refusal on
-/// the phone ends as a failed operation and leaves the document as it was.
-#[test]
-fn service_remote_keys_confirm_on_the_phone_asynchronously_on_sqlite() {
-    remote_keys_confirm_on_the_phone_asynchronously(Backend::Sqlite);
-}
-
-#[test]
-fn service_remote_keys_confirm_on_the_phone_asynchronously_on_postgres() {
-    remote_keys_confirm_on_the_phone_asynchronously(Backend::Postgres);
-}
+// Remote signing with confirmation on the phone (the VNPT SmartCA double): the administrator
+// points the teacher's key at the provider; approving answers 202 with an operation that is
+// pending while the phone has not confirmed, then done with the signed document. A refusal on
+// the phone ends as a failed operation and leaves the document as it was.
+on_both_databases!(service_remote_keys_confirm_on_the_phone_asynchronously_on_sqlite, service_remote_keys_confirm_on_the_phone_asynchronously_on_postgres => remote_keys_confirm_on_the_phone_asynchronously);
 
 fn remote_keys_confirm_on_the_phone_asynchronously(backend: Backend) {
     use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
@@ -653,16 +620,8 @@ fn service_keeps_documents_in_an_s3_compatible_store() {
     let _ = moto.wait();
 }
 
-/// A principal-style batch with a remote key: one phone confirmation signs the whole lot.
-#[test]
-fn service_batch_with_a_remote_key_takes_one_confirmation_on_sqlite() {
-    batch_with_a_remote_key_takes_one_confirmation(Backend::Sqlite);
-}
-
-#[test]
-fn service_batch_with_a_remote_key_takes_one_confirmation_on_postgres() {
-    batch_with_a_remote_key_takes_one_confirmation(Backend::Postgres);
-}
+// A principal-style batch with a remote key: one phone confirmation signs the whole lot.
+on_both_databases!(service_batch_with_a_remote_key_takes_one_confirmation_on_sqlite, service_batch_with_a_remote_key_takes_one_confirmation_on_postgres => batch_with_a_remote_key_takes_one_confirmation);
 
 fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
     use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
@@ -703,18 +662,10 @@ fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
     }
 }
 
-/// A person whose key lives on a PKCS#11 token (SoftHSM2): the administrator points their key at
-/// the token, the PIN coming from an environment variable of the server's. A wrong PIN is refused
-/// with a plain message and signs nothing; the right one signs a stage that validates.
-#[test]
-fn service_signs_with_a_pkcs11_token_on_sqlite() {
-    signs_with_a_pkcs11_token(Backend::Sqlite);
-}
-
-#[test]
-fn service_signs_with_a_pkcs11_token_on_postgres() {
-    signs_with_a_pkcs11_token(Backend::Postgres);
-}
+// A person whose key lives on a PKCS#11 token (SoftHSM2): the administrator points their key at
+// the token, the PIN coming from an environment variable of the server's. A wrong PIN is refused
+// with a plain message and signs nothing; the right one signs a stage that validates.
+on_both_databases!(service_signs_with_a_pkcs11_token_on_sqlite, service_signs_with_a_pkcs11_token_on_postgres => signs_with_a_pkcs11_token);
 
 fn signs_with_a_pkcs11_token(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -750,18 +701,10 @@ fn signs_with_a_pkcs11_token(backend: Backend) {
     assert!(out.status.success(), "kyso verify: {}", String::from_utf8_lossy(&out.stdout));
 }
 
-/// The tree and its people are data an administrator adds over REST, within what they
-/// administer: a new school under the district, its subject group, its own administrator, who
-/// then adds a teacher there and nothing elsewhere.
-#[test]
-fn service_administrators_add_units_and_people_on_sqlite() {
-    administrators_add_units_and_people(Backend::Sqlite);
-}
-
-#[test]
-fn service_administrators_add_units_and_people_on_postgres() {
-    administrators_add_units_and_people(Backend::Postgres);
-}
+// The tree and its people are data an administrator adds over REST, within what they
+// administer: a new school under the district, its subject group, its own administrator, who
+// then adds a teacher there and nothing elsewhere.
+on_both_databases!(service_administrators_add_units_and_people_on_sqlite, service_administrators_add_units_and_people_on_postgres => administrators_add_units_and_people);
 
 fn administrators_add_units_and_people(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -883,12 +826,4 @@ fn concurrent_approvals_commit_together(backend: Backend) {
     assert_eq!(signs, 48, "one audit entry per signature");
 }
 
-#[test]
-fn service_concurrent_approvals_on_sqlite() {
-    concurrent_approvals_commit_together(Backend::Sqlite);
-}
-
-#[test]
-fn service_concurrent_approvals_on_postgres() {
-    concurrent_approvals_commit_together(Backend::Postgres);
-}
+on_both_databases!(service_concurrent_approvals_on_sqlite, service_concurrent_approvals_on_postgres => concurrent_approvals_commit_together);
