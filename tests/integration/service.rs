@@ -495,20 +495,35 @@ fn schemathesis_finds_no_server_errors_or_undocumented_answers(backend: Backend)
 // the phone ends as a failed operation and leaves the document as it was.
 on_both_databases!(service_remote_keys_confirm_on_the_phone_asynchronously_on_sqlite, service_remote_keys_confirm_on_the_phone_asynchronously_on_postgres => remote_keys_confirm_on_the_phone_asynchronously);
 
+/// A server beside the phone double (VNPT's dialect) holding `cert_stem`'s key, and the key
+/// reference that points a person at it. Fields drop in order: the server before its folder.
+struct WithPhone {
+    server: Server,
+    phone: kyso_tests::phone_double::PhoneDouble,
+    key: serde_json::Value,
+    dir: tempfile::TempDir,
+}
+
+fn with_phone(backend: Backend, cert_stem: &str, outcome: kyso_tests::phone_double::Outcome, pending_polls: usize) -> WithPhone {
+    use kyso_tests::phone_double::{Dialect, PhoneDouble, config_for, credential};
+    let phone = PhoneDouble::start(Dialect::Vnpt, cert_stem, outcome, pending_polls);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("kyso.toml");
+    std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
+    let db = fresh_database(backend, dir.path());
+    let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
+    let key = json!({"key": format!("csc:p/{}", credential(Dialect::Vnpt)), "config": conf.display().to_string()});
+    WithPhone { server, phone, key, dir }
+}
+
 fn remote_keys_confirm_on_the_phone_asynchronously(backend: Backend) {
-    use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
+    use kyso_tests::phone_double::Outcome;
     for (outcome, expect_done) in [(Outcome::Confirm, true), (Outcome::Reject, false)] {
-        let phone = PhoneDouble::start(Dialect::Vnpt, "teacher-rsa", outcome, 4);
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("kyso.toml");
-        std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
-        let db = fresh_database(backend, dir.path());
-        let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
-        let api = server.api();
+        let setup = with_phone(backend, "teacher-rsa", outcome, 4);
+        let api = setup.server.api();
         let (admin, huong, lan) = (api.login("admin"), api.login("huong"), api.login("lan"));
-        let key = json!({"key": format!("csc:p/{}", credential(Dialect::Vnpt)), "config": conf.display().to_string()});
-        assert_eq!(api.post("/users/huong/key", &huong, Body::Json(key.clone())).status, 403, "not an administrator");
-        let r = api.post("/users/huong/key", &admin, Body::Json(key));
+        assert_eq!(api.post("/users/huong/key", &huong, Body::Json(setup.key.clone())).status, 403, "not an administrator");
+        let r = api.post("/users/huong/key", &admin, Body::Json(setup.key.clone()));
         assert_eq!(r.status, 204, "{}", r.json);
         let id = submit(&api, &huong, "Hoc ba", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
         let r = approve(&api, &huong, &id);
@@ -531,7 +546,7 @@ fn remote_keys_confirm_on_the_phone_asynchronously(backend: Backend) {
             assert_eq!(last.json["state"], "done", "{}", last.json);
             assert_eq!(last.json["result"]["current_stage"], 1);
             assert_eq!(doc.json["current_stage"], 1);
-            let file = dir.path().join("signed.pdf");
+            let file = setup.dir.path().join("signed.pdf");
             std::fs::write(&file, api.get(&format!("/documents/{id}/pdf"), &huong).bytes).unwrap();
             let ps = pdfsig(&file);
             assert!(ps.signatures == 1 && ps.valid == 1, "{}", ps.text);
@@ -624,17 +639,10 @@ fn service_keeps_documents_in_an_s3_compatible_store() {
 on_both_databases!(service_batch_with_a_remote_key_takes_one_confirmation_on_sqlite, service_batch_with_a_remote_key_takes_one_confirmation_on_postgres => batch_with_a_remote_key_takes_one_confirmation);
 
 fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
-    use kyso_tests::phone_double::{Dialect, Outcome, PhoneDouble, config_for, credential};
-    let phone = PhoneDouble::start(Dialect::Vnpt, "head-p256", Outcome::Confirm, 3);
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("kyso.toml");
-    std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
-    let db = fresh_database(backend, dir.path());
-    let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
-    let api = server.api();
+    let setup = with_phone(backend, "head-p256", kyso_tests::phone_double::Outcome::Confirm, 3);
+    let api = setup.server.api();
     let (admin, huong, bao) = (api.login("admin"), api.login("huong"), api.login("bao"));
-    let key = json!({"key": format!("csc:p/{}", credential(Dialect::Vnpt)), "config": conf.display().to_string()});
-    assert_eq!(api.post("/users/bao/key", &admin, Body::Json(key)).status, 204);
+    assert_eq!(api.post("/users/bao/key", &admin, Body::Json(setup.key.clone())).status, 204);
     let ids: Vec<String> = (0..4)
         .map(|n| {
             let id = submit(&api, &huong, &format!("Giao an {n}"), &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
@@ -656,7 +664,7 @@ fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
     };
     assert_eq!(done.json["state"], "done", "{}", done.json);
     assert_eq!(done.json["result"]["signed"], 4, "{}", done.json);
-    assert_eq!(phone.submissions.load(std::sync::atomic::Ordering::SeqCst), 1, "one confirmation on the phone for all four");
+    assert_eq!(setup.phone.submissions.load(std::sync::atomic::Ordering::SeqCst), 1, "one confirmation on the phone for all four");
     for id in &ids {
         assert_eq!(api.get(&format!("/documents/{id}"), &bao).json["current_stage"], 2);
     }

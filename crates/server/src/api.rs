@@ -612,13 +612,9 @@ async fn usernames(pool: &sqlx::AnyPool, ids: &[&str]) -> Result<std::collection
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT id, username FROM users WHERE id IN ({})", placeholders.join(", "));
-    // Only numbered placeholders are formatted in; the ids are bound.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in &ids {
-        query = query.bind(*id);
-    }
+    let mut binds = Binds::default();
+    let listed = binds.push_list(ids.iter().copied());
+    let query = binds.query(format!("SELECT id, username FROM users WHERE id IN ({listed})"));
     let rows = query.fetch_all(pool).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
@@ -1828,7 +1824,13 @@ async fn batch_now(state: &Arc<AppState>, caller: &Caller, req: BatchRequest) ->
         let key = signer_key(&state, &me).await?;
         let items: Vec<(String, Approval)> =
             targets.iter().map(|t| (t.source_sha.clone(), approval_for(&caller, t, req.reason.clone()))).collect();
-        let (revocation, outcomes) = sign_checked(&state, key, move |st, key| signing::sign_stages_batch(&st.blobs, &items, key)).await?;
+        let (revocation, signed) = sign_checked(&state, key, move |st, key| signing::sign_stages_batch(&st.blobs, &items, key)).await?;
+        // Syncing the files waits for the disk: outside the CPU queue, as for one approval.
+        let blobs = state.blobs.clone();
+        let outcomes =
+            tokio::task::spawn_blocking(move || signed.into_iter().map(|r| r.and_then(|tmp| Ok(blobs.commit(tmp)?))).collect::<Vec<_>>())
+                .await
+                .map_err(|e| ApiError::internal("storing signed documents", e))?;
         for (t, outcome) in targets.into_iter().zip(outcomes) {
             let id = t.doc.id.clone();
             let result = match outcome {

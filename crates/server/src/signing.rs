@@ -148,8 +148,9 @@ pub fn sign_stage(blobs: &BlobStore, source: &str, signer: &SignerKey, approval:
 }
 
 /// Signs many documents' fields with one key operation where the backend allows (one phone
-/// confirmation for the lot). One outcome per item, in order; a failure touches only its item.
-pub fn sign_stages_batch(blobs: &BlobStore, items: &[(String, Approval)], signer: &SignerKey) -> Vec<Result<String>> {
+/// confirmation for the lot). One outcome per item, in order, each a temporary file as from
+/// [`sign_stage`]; a failure touches only its item.
+pub fn sign_stages_batch(blobs: &BlobStore, items: &[(String, Approval)], signer: &SignerKey) -> Vec<Result<tempfile::NamedTempFile>> {
     if let Err(e) = certinfo::check_validity_at(signer.chain.signer(), clock::unix_now()) {
         let msg = e.to_string();
         return items.iter().map(|_| Err(SigningError::Pades(kyso_pades::Error::Certificate(msg.clone())))).collect();
@@ -157,7 +158,7 @@ pub fn sign_stages_batch(blobs: &BlobStore, items: &[(String, Approval)], signer
     let Some((_, first)) = items.first() else { return Vec::new() };
     // The options are shared; each item names its own field.
     let opts = options(signer, first);
-    let mut outcomes: Vec<Option<Result<String>>> = Vec::with_capacity(items.len());
+    let mut outcomes: Vec<Option<Result<tempfile::NamedTempFile>>> = Vec::with_capacity(items.len());
     let mut batch = Vec::new();
     let mut batch_index = Vec::new();
     for (i, (source, approval)) in items.iter().enumerate() {
@@ -173,7 +174,7 @@ pub fn sign_stages_batch(blobs: &BlobStore, items: &[(String, Approval)], signer
         }
     }
     for (i, (tmp, outcome)) in batch_index.into_iter().zip(sign_batch(batch, &signer.chain, signer.key.as_ref(), &opts)) {
-        outcomes[i] = Some(outcome.map_err(SigningError::from).and_then(|()| Ok(blobs.commit(tmp)?)));
+        outcomes[i] = Some(outcome.map(|()| tmp).map_err(SigningError::from));
     }
     outcomes.into_iter().map(|o| o.expect("every item has an outcome")).collect()
 }
