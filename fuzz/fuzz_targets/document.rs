@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut doc) = Document::open(Cursor::new(data.to_vec())) else { return };
     let _ = doc.pages();
     let _ = doc.fields();
-    let mut update = Update::new(&doc);
+    let Ok(mut update) = Update::new(&mut doc) else { return };
     let request = SignatureRequest {
         field: None,
         placement: Placement::Invisible,

@@ -144,7 +144,7 @@ fn what_kyso_signs_validates_and_tampering_is_named() {
     let page = doc.pages().unwrap()[0];
     let page_dict = doc.resolve_dict(Some(&kyso_pdf::Object::Ref(page))).unwrap().unwrap();
     let contents = page_dict.get(b"Contents").and_then(kyso_pdf::Object::as_ref).expect("a content stream reference");
-    let mut update = kyso_pdf::Update::new(&doc);
+    let mut update = kyso_pdf::Update::new(&mut doc).unwrap();
     update.put(contents, kyso_pdf::Stream::new(kyso_pdf::Dict::new(), b"BT /F1 24 Tf 20 20 Td (Diem 10) Tj ET".to_vec()).into_object());
     let mut tampered = Vec::new();
     update.write(&mut doc, &mut tampered, &mut |_| {}).unwrap();

@@ -427,7 +427,7 @@ fn main() {
 }
 
 /// Opens a PDF for signing (a damaged one is first rewritten in full, see the server's helper).
-fn open_pdf(path: &Path, password: Option<&str>) -> Result<Document<BufReader<File>>> {
+fn open_pdf(path: &Path, password: Option<&str>) -> Result<kyso_server::signing::SigningDocument> {
     let _ = password;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     kyso_server::signing::open_pdf_for_signing(file).with_context(|| format!("cannot read {}", path.display()))
@@ -592,7 +592,7 @@ fn augment_file(input: &Path, output: &Path) -> Result<()> {
         bail!("không lấy được dữ liệu thu hồi / no OCSP response or CRL could be fetched, so long-term validation data cannot be added");
     }
     let mut doc = Document::open(std::io::Cursor::new(&data[..]))?;
-    let mut update = kyso_pdf::Update::new(&doc);
+    let mut update = kyso_pdf::Update::new(&mut doc)?;
     doc.add_dss(&mut update, &material)?;
     write_atomically(output, |out| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
@@ -768,7 +768,7 @@ fn add_field(input: &Path, output: &Path, name: &str, visible: Option<&str>, loc
         Some(v) => parse_visible(v)?,
         None => Placement::Invisible,
     };
-    let mut update = kyso_pdf::Update::new(&doc);
+    let mut update = kyso_pdf::Update::new(&mut doc)?;
     doc.add_empty_field(&mut update, name, &placement, lock.map(parse_lock).as_ref())?;
     write_atomically(output, |out| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, out);

@@ -95,7 +95,7 @@ pub fn prepare<R: Read + Seek, W: Write>(
         lock: opts.lock.clone(),
         appearance: opts.appearance.clone(),
     };
-    let mut update = Update::new(doc);
+    let mut update = Update::new(doc)?;
     doc.add_signature(&mut update, &request)?;
     let mut hasher = alg.digest.hasher();
     let hole = update.write(doc, out, &mut |chunk| hasher.update(chunk))?.expect("a signature update always has a hole");
@@ -276,7 +276,7 @@ pub fn add_document_timestamp<R: Read + Seek, W: Write + Seek>(
         lock: None,
         appearance: None,
     };
-    let mut update = Update::new(doc);
+    let mut update = Update::new(doc)?;
     doc.add_signature(&mut update, &request)?;
     let mut hasher = digest.hasher();
     let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);

@@ -13,10 +13,12 @@ pub enum Error {
         "the PDF is encrypted; encrypted PDFs cannot be signed yet: remove the password first (for example `qpdf --decrypt --password=PW in.pdf out.pdf`)"
     )]
     Encrypted,
+    /// A hybrid-reference file whose table and `/XRefStm` stream disagree: readers would show
+    /// different documents, so signing it would sign something other than what people see.
     #[error(
-        "the PDF uses hybrid cross-references (a table plus /XRefStm); readers may disagree about its content, so Kyso refuses it (signing and validating alike: a parser-differential risk)"
+        "the PDF's two cross-reference readings disagree (a table-only reader and a PDF 1.5 reader see different objects {objects}); it cannot be signed safely: re-save it (print to PDF or `qpdf in.pdf out.pdf`) and sign the result"
     )]
-    HybridXref,
+    XrefDisagreement { objects: String },
     #[error("the PDF is damaged ({0}) and already carries signatures; repairing it would break them")]
     DamagedSigned(String),
     #[error("not supported: {0}")]

@@ -570,7 +570,9 @@ fn fieldmdp_reference(lock: &Dict) -> Object {
 }
 
 fn fresh_name(fields: &[FieldInfo]) -> String {
-    (1..).map(|i| format!("Signature{i}")).find(|n| !fields.iter().any(|f| &f.name == n)).expect("unbounded range")
+    // A set, not a scan per candidate: 100,000 fields named Signature1… stay linear.
+    let taken: HashSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    (1..).map(|i| format!("Signature{i}")).find(|n| !taken.contains(n.as_str())).expect("unbounded range")
 }
 
 /// Decodes a PDF text string (UTF-16BE with BOM, UTF-8 with BOM, or PDFDocEncoding as Latin-1).

@@ -42,9 +42,11 @@ pub enum Object {
     Ref(ObjRef),
 }
 
-/// A dictionary that keeps its keys in file order, unknown keys included.
+/// A dictionary that keeps its keys in file order, unknown keys included. A hash map underneath:
+/// a dictionary of a million keys (a hostile file) costs linear time to read, not quadratic.
+/// Equality ignores key order, as PDF semantics do.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Dict(pub Vec<(Vec<u8>, Object)>);
+pub struct Dict(pub indexmap::IndexMap<Vec<u8>, Object>);
 
 /// A stream: its dictionary and its raw (still encoded) bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,24 +66,39 @@ impl Stream {
 
 impl Dict {
     pub fn new() -> Self {
-        Self(Vec::new())
+        Self(indexmap::IndexMap::new())
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&Object> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.get(key)
     }
 
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Object> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.get_mut(key)
     }
 
     /// Sets `key`, replacing an existing entry in place so the key order is kept.
     pub fn set(&mut self, key: &[u8], value: impl Into<Object>) {
         let value = value.into();
-        match self.get_mut(key) {
+        match self.0.get_mut(key) {
             Some(slot) => *slot = value,
-            None => self.0.push((key.to_vec(), value)),
+            None => {
+                self.0.insert(key.to_vec(), value);
+            }
         }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Entries in file order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Object)> {
+        self.0.iter()
     }
 
     pub fn with(mut self, key: &[u8], value: impl Into<Object>) -> Self {
@@ -90,8 +107,7 @@ impl Dict {
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Object> {
-        let i = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(i).1)
+        self.0.shift_remove(key)
     }
 
     pub fn contains(&self, key: &[u8]) -> bool {

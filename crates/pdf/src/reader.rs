@@ -49,23 +49,34 @@ pub struct Document<R> {
     /// A table row that is not the standard 20-byte form: lenient readers cope, strict ones refuse.
     irregular_xref: bool,
     header_version: String,
+    /// Hybrid-reference sections (a table plus `/XRefStm`) were read.
+    hybrid: bool,
+    /// Objects that a table-only (PDF 1.4) reader and a stream-aware (PDF 1.5) reader would
+    /// resolve differently: a parser differential. Empty for ordinary hybrid files.
+    xref_disagreements: Vec<XrefDisagreement>,
     objstm_cache: HashMap<u32, std::rc::Rc<Vec<(u32, usize)>>>,
     objstm_data: HashMap<u32, std::rc::Rc<Vec<u8>>>,
 }
 
-/// Options for [`Document::open_with`].
-#[derive(Clone, Debug, Default)]
-pub struct OpenOptions {
-    /// Accept hybrid-reference files (table plus `/XRefStm`). Off by default: parser differential.
-    pub allow_hybrid_xref: bool,
+/// One object that readers of a hybrid-reference file would see differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XrefDisagreement {
+    pub object: u32,
+    /// What a reader of the tables alone finds.
+    pub table_reader: XrefEntry,
+    /// What a reader of tables and `/XRefStm` streams finds.
+    pub stream_reader: XrefEntry,
+}
+
+/// One cross-reference section as read: its table (or stream) entries, and for a hybrid table
+/// the entries of the stream its `/XRefStm` names.
+struct Section {
+    entries: Vec<(u32, XrefEntry)>,
+    hidden: Vec<(u32, XrefEntry)>,
 }
 
 impl<R: Read + Seek> Document<R> {
-    pub fn open(src: R) -> Result<Self> {
-        Self::open_with(src, &OpenOptions::default())
-    }
-
-    pub fn open_with(mut src: R, opts: &OpenOptions) -> Result<Self> {
+    pub fn open(mut src: R) -> Result<Self> {
         let len = src.seek(SeekFrom::End(0))?;
         let mut doc = Document {
             src,
@@ -76,15 +87,14 @@ impl<R: Read + Seek> Document<R> {
             repair_reason: None,
             irregular_xref: false,
             header_version: String::new(),
+            hybrid: false,
+            xref_disagreements: Vec::new(),
             objstm_cache: HashMap::new(),
             objstm_data: HashMap::new(),
         };
         doc.read_header()?;
         match doc.read_xref_chain() {
             Ok(()) => {
-                if doc.revisions.iter().any(|r| r.trailer.contains(b"XRefStm")) && !opts.allow_hybrid_xref {
-                    return Err(Error::HybridXref);
-                }
                 if let Err(why) = doc.check_xref() {
                     doc.rebuild(why)?;
                 }
@@ -125,6 +135,19 @@ impl<R: Read + Seek> Document<R> {
         &self.header_version
     }
 
+    /// Whether the file uses hybrid references (tables whose trailers name an `/XRefStm`), the
+    /// PDF 1.5 compatibility layout every Microsoft Word export has.
+    pub fn is_hybrid(&self) -> bool {
+        self.hybrid
+    }
+
+    /// Objects a table-only reader and a stream-aware reader resolve to different objects (or
+    /// one of them to nothing, where the other finds an object the tables define). Word's layout,
+    /// where the stream only adds objects the tables do not define, gives none.
+    pub fn xref_disagreements(&self) -> &[XrefDisagreement] {
+        &self.xref_disagreements
+    }
+
     /// Why the cross-reference data was rebuilt, when it was: such a file must be rewritten
     /// in full before an incremental update can be trusted by every reader.
     pub fn repair_reason(&self) -> Option<&str> {
@@ -140,11 +163,57 @@ impl<R: Read + Seek> Document<R> {
         self.revisions.first().map(|r| r.xref_offset)
     }
 
-    /// One past the highest object number in use.
+    /// One past the highest object number the cross-reference data and `/Size` account for.
     pub fn next_object_number(&self) -> u32 {
         let from_xref = self.xref.keys().next_back().map(|n| n + 1).unwrap_or(1);
         let from_size = self.trailer.get(b"Size").and_then(Object::as_i64).unwrap_or(0).clamp(0, u32::MAX as i64) as u32;
         from_xref.max(from_size).max(1)
+    }
+
+    /// One past the highest object number anything in the file defines *or refers to*: the
+    /// first number an update may give a new object. A reference to an object that does not
+    /// exist (LibreOffice's trailer `/AdditionalStreams` without the stream, say) must stay
+    /// dangling: an update that "filled" it would change what a signed revision means, and
+    /// validators rightly report that. Reads every object once (stream data is not loaded).
+    pub fn first_unreferenced_number(&mut self) -> Result<u32> {
+        fn highest(o: &Object, depth: usize) -> u32 {
+            if depth > 64 {
+                return 0;
+            }
+            match o {
+                Object::Ref(r) => r.num,
+                Object::Array(a) => a.iter().map(|x| highest(x, depth + 1)).max().unwrap_or(0),
+                Object::Dict(d) => d.iter().map(|(_, v)| highest(v, depth + 1)).max().unwrap_or(0),
+                Object::Stream(s) => s.dict.iter().map(|(_, v)| highest(v, depth + 1)).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        let mut top = self.next_object_number().saturating_sub(1);
+        for r in &self.revisions {
+            top = top.max(highest(&Object::Dict(r.trailer.clone()), 0));
+        }
+        let live: Vec<(u32, u16)> = self
+            .xref
+            .iter()
+            .filter_map(|(n, e)| match e {
+                XrefEntry::InFile { generation, .. } => Some((*n, *generation)),
+                XrefEntry::InObjStm { .. } => Some((*n, 0)),
+                XrefEntry::Free => None,
+            })
+            .collect();
+        for (num, generation) in live {
+            // An unreadable object refers to nothing we can know of; the reader reports it
+            // where it matters.
+            if let Ok(o) = self.get(ObjRef::new(num, generation)) {
+                top = top.max(highest(&o, 0));
+            }
+        }
+        Ok(top.saturating_add(1).max(1))
+    }
+
+    /// The cross-reference entry of object `num`, as a PDF 1.5 reader resolves it.
+    pub fn entry(&self, num: u32) -> Option<XrefEntry> {
+        self.xref.get(&num).copied()
     }
 
     pub fn object_numbers(&self) -> impl Iterator<Item = (u32, XrefEntry)> + '_ {
@@ -207,19 +276,25 @@ impl<R: Read + Seek> Document<R> {
         let mut offset = self.find_startxref()?;
         let mut seen = HashSet::new();
         let mut first = true;
-        loop {
+        let mut sections = Vec::new();
+        let result = loop {
             if !seen.insert(offset) || self.revisions.len() >= MAX_REVISIONS {
-                return Err(Error::malformed("the /Prev chain of cross-reference sections loops"));
+                break Err(Error::malformed("the /Prev chain of cross-reference sections loops"));
             }
             let (start, kind) = self.locate_xref(offset)?;
-            let trailer = match kind {
+            let (entries, trailer) = match kind {
                 XrefKind::Table => self.read_xref_table(start)?,
                 XrefKind::Stream => self.read_xref_stream(start)?,
             };
-            if let Some(stm) = trailer.get(b"XRefStm").and_then(Object::as_i64) {
-                // Hybrid file: entries of the stream fill gaps of the table section.
-                self.read_xref_stream(stm.max(0) as u64)?;
+            let mut section = Section { entries, hidden: Vec::new() };
+            if kind == XrefKind::Table
+                && let Some(stm) = trailer.get(b"XRefStm").and_then(Object::as_i64)
+            {
+                // Hybrid section: a 1.5 reader takes the stream's entries after the table's.
+                self.hybrid = true;
+                section.hidden = self.read_xref_stream(stm.max(0) as u64)?.0;
             }
+            sections.push(section);
             if first {
                 self.trailer = trailer.clone();
                 first = false;
@@ -234,10 +309,54 @@ impl<R: Read + Seek> Document<R> {
             self.revisions.push(Revision { xref_offset: start, kind, trailer });
             match prev {
                 Some(p) if p >= 0 && (p as u64) < self.len => offset = p as u64,
-                Some(_) => return Err(Error::malformed("/Prev points outside the file")),
-                None => return Ok(()),
+                Some(_) => break Err(Error::malformed("/Prev points outside the file")),
+                None => break Ok(()),
+            }
+        };
+        result?;
+        self.merge_sections(&sections);
+        Ok(())
+    }
+
+    /// Builds the map a PDF 1.5 reader uses (newest section first; in a hybrid section the
+    /// table, then its stream) and compares it with what a table-only reader would use.
+    fn merge_sections(&mut self, sections: &[Section]) {
+        let mut table_only: BTreeMap<u32, XrefEntry> = BTreeMap::new();
+        for s in sections {
+            for &(num, entry) in &s.entries {
+                self.xref.entry(num).or_insert(entry);
+                table_only.entry(num).or_insert(entry);
+            }
+            for &(num, entry) in &s.hidden {
+                self.xref.entry(num).or_insert(entry);
             }
         }
+        if !self.hybrid {
+            return;
+        }
+        let real = |e: &XrefEntry| !matches!(e, XrefEntry::Free);
+        let mut found: BTreeMap<u32, XrefDisagreement> = BTreeMap::new();
+        for (&num, old) in table_only.iter().filter(|(n, e)| **n != 0 && real(e)) {
+            let new = self.xref.get(&num).copied().unwrap_or(XrefEntry::Free);
+            if new != *old {
+                found.insert(num, XrefDisagreement { object: num, table_reader: *old, stream_reader: new });
+            }
+        }
+        // Within one hybrid section, a stream entry that contradicts the table's: readers that
+        // prefer the stream would see another object.
+        for s in sections.iter().filter(|s| !s.hidden.is_empty()) {
+            let table: HashMap<u32, XrefEntry> = s.entries.iter().copied().collect();
+            for &(num, hidden) in &s.hidden {
+                if let Some(t) = table.get(&num)
+                    && num != 0
+                    && real(t)
+                    && hidden != *t
+                {
+                    found.entry(num).or_insert(XrefDisagreement { object: num, table_reader: *t, stream_reader: hidden });
+                }
+            }
+        }
+        self.xref_disagreements = found.into_values().collect();
     }
 
     /// Finds the xref section near `offset`, tolerating small misses (off-by-one `startxref`).
@@ -261,7 +380,7 @@ impl<R: Read + Seek> Document<R> {
         Err(Error::malformed(format!("startxref points at byte {offset}, where there is no cross-reference section")))
     }
 
-    fn read_xref_table(&mut self, start: u64) -> Result<Dict> {
+    fn read_xref_table(&mut self, start: u64) -> Result<(Vec<(u32, XrefEntry)>, Dict)> {
         let mut irregular = false;
         let (entries, trailer) = self.parse_at(start, |p| {
             irregular = false;
@@ -302,16 +421,13 @@ impl<R: Read + Seek> Document<R> {
         let Object::Dict(trailer) = trailer else {
             return Err(Error::malformed("the trailer is not a dictionary"));
         };
-        for (num, entry) in entries {
-            self.xref.entry(num).or_insert(entry);
-        }
         if irregular {
             self.irregular_xref = true;
         }
-        Ok(trailer)
+        Ok((entries, trailer))
     }
 
-    fn read_xref_stream(&mut self, start: u64) -> Result<Dict> {
+    fn read_xref_stream(&mut self, start: u64) -> Result<(Vec<(u32, XrefEntry)>, Dict)> {
         let (_, obj) = self.parse_indirect_at(start, true)?;
         let Object::Stream(stream) = obj else {
             return Err(Error::malformed("the cross-reference stream is not a stream"));
@@ -339,6 +455,7 @@ impl<R: Read + Seek> Document<R> {
             return Err(Error::malformed("the cross-reference stream's rows are empty"));
         }
         let mut rows = data.chunks_exact(row);
+        let mut entries = Vec::new();
         for pair in index.chunks(2) {
             let [first, count] = pair else { break };
             for i in 0..(*count).max(0) {
@@ -358,11 +475,11 @@ impl<R: Read + Seek> Document<R> {
                 };
                 let num = first + i;
                 if (0..=u32::MAX as i64).contains(&num) {
-                    self.xref.entry(num as u32).or_insert(entry);
+                    entries.push((num as u32, entry));
                 }
             }
         }
-        Ok(stream.dict)
+        Ok((entries, stream.dict))
     }
 
     /// Checks that the cross-reference data is consistent enough to append to.
@@ -807,7 +924,7 @@ mod tests {
         let Ok(mut doc) = Document::open(Cursor::new(bytes.to_vec())) else { return };
         let _ = doc.pages();
         let _ = doc.fields();
-        let mut update = crate::Update::new(&doc);
+        let Ok(mut update) = crate::Update::new(&mut doc) else { return };
         let request = crate::SignatureRequest {
             field: None,
             placement: crate::Placement::Invisible,

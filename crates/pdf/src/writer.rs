@@ -10,6 +10,23 @@ use std::io::{Read, Seek, Write};
 /// Width of each number in the `/ByteRange` placeholder: enough for files up to 1 TB.
 const BYTE_RANGE_DIGITS: usize = 12;
 
+/// Trailer and cross-reference-stream keys that describe one section, not the document.
+const STRUCTURAL_TRAILER_KEYS: &[&[u8]] = &[
+    b"Size",
+    b"Prev",
+    b"XRefStm",
+    b"Type",
+    b"W",
+    b"Index",
+    b"Length",
+    b"Filter",
+    b"DecodeParms",
+    b"F",
+    b"FFilter",
+    b"FDecodeParms",
+    b"DL",
+];
+
 /// Objects to append in one incremental update.
 pub struct Update {
     objects: BTreeMap<u32, (u16, Object)>,
@@ -47,8 +64,10 @@ impl PreparedSignature {
 }
 
 impl Update {
-    pub fn new<R: Read + Seek>(doc: &Document<R>) -> Self {
-        Self { objects: BTreeMap::new(), next_num: doc.next_object_number(), signature: None }
+    /// An empty update to `doc`; new objects are numbered above every number the file defines
+    /// or refers to (see [`Document::first_unreferenced_number`]).
+    pub fn new<R: Read + Seek>(doc: &mut Document<R>) -> Result<Self> {
+        Ok(Self { objects: BTreeMap::new(), next_num: doc.first_unreferenced_number()?, signature: None })
     }
 
     /// A fresh object number.
@@ -107,10 +126,12 @@ impl Update {
             out.extend_from_slice(b"\nendobj\n");
         }
         let size = self.next_num.max(doc.next_object_number());
+        // The added trailer repeats every entry of the previous one but the chain's own
+        // bookkeeping (ISO 32000-2 §7.5.6); a hybrid section's /XRefStm belongs to that section.
         let mut trailer = Dict::new();
-        for key in [&b"Root"[..], b"Info", b"ID"] {
-            if let Some(v) = doc.trailer().get(key) {
-                trailer.set(key, v.clone());
+        for (key, value) in doc.trailer().iter() {
+            if !STRUCTURAL_TRAILER_KEYS.contains(&key.as_slice()) {
+                trailer.set(key, value.clone());
             }
         }
         if let Some(prev) = doc.last_xref_offset() {
@@ -266,7 +287,7 @@ pub fn rewrite<R: Read + Seek, W: Write>(doc: &mut Document<R>, out: &mut W) -> 
         if num == 0 {
             continue;
         }
-        let generation = match doc.object_numbers().find(|(n, _)| *n == num).map(|(_, e)| e) {
+        let generation = match doc.entry(num) {
             Some(crate::reader::XrefEntry::InFile { generation, .. }) => generation,
             _ => 0,
         };

@@ -9,7 +9,7 @@ use kyso_pades::batch::{BatchItem, sign_batch};
 use kyso_pades::{CertChain, PdfSignOptions, SubFilter, certinfo};
 use kyso_pdf::{AppearanceSpec, DocMdp, Document, FieldLock, Placement};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Seek, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,17 +51,13 @@ impl SignerKey {
     }
 }
 
-/// Opens a PDF for signing. A damaged file (repaired cross-references) is first rewritten in full
-/// into a temporary file, so every reader sees the same objects in what is signed.
-pub fn open_pdf_for_signing(file: File) -> kyso_pdf::Result<Document<BufReader<File>>> {
-    let mut doc = Document::open(BufReader::new(file))?;
-    if doc.repair_reason().is_some() {
-        let mut tmp = tempfile::tempfile()?;
-        kyso_pdf::writer::rewrite(&mut doc, &mut BufWriter::new(&mut tmp))?;
-        tmp.rewind()?;
-        doc = Document::open(BufReader::new(tmp))?;
-    }
-    Ok(doc)
+/// A document opened for an update: the stored blob, or a clean rewrite of a damaged one.
+pub type SigningDocument = Document<kyso_pdf::UpdateSource<BufReader<File>, File>>;
+
+/// Opens a PDF for signing (see [`kyso_pdf::open_for_update`]: damaged files are rewritten in
+/// full into a temporary file first; hybrid files whose readings disagree are refused).
+pub fn open_pdf_for_signing(file: File) -> kyso_pdf::Result<SigningDocument> {
+    kyso_pdf::open_for_update(BufReader::new(file), tempfile::tempfile)
 }
 
 /// One approval stage's field: its name and the fields its signature will lock (the stages up
@@ -85,7 +81,7 @@ pub fn add_stage_fields(blobs: &BlobStore, source: &str, fields: &[StageField]) 
     for (i, field) in fields.iter().enumerate() {
         let mut doc = open_pdf_for_signing(blobs.open_blob(&current)?)?;
         let last_page = doc.pages()?.len().max(1);
-        let mut update = kyso_pdf::Update::new(&doc);
+        let mut update = kyso_pdf::Update::new(&mut doc)?;
         doc.add_empty_field(&mut update, &field.name, &stage_placement(i, last_page), Some(&FieldLock::Include(field.locks.clone())))?;
         let mut tmp = blobs.temp()?;
         {

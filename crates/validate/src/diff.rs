@@ -106,6 +106,7 @@ pub fn analyse(data: &[u8], signed_end: u64, revision_ends: &[u64], docmdp: Opti
         f.disallow(None, "không đọc được phiên bản đã ký".into(), "the signed revision cannot be read on its own".into());
         return f;
     };
+    let signed_disagreements: HashSet<u32> = prev.xref_disagreements().iter().map(|d| d.object).collect();
     let signed_refs = referrers(&mut prev);
     let root_signed = prev.root_ref();
     let metadata = prev.catalog().ok().and_then(|c| c.get(b"Metadata").and_then(Object::as_ref));
@@ -125,6 +126,16 @@ pub fn analyse(data: &[u8], signed_end: u64, revision_ends: &[u64], docmdp: Opti
                 Some(Attack::Shadow),
                 "bảng tham chiếu chéo của bản cập nhật bị hỏng".into(),
                 format!("the cross-reference data of the update ending at byte {end} is damaged"),
+            );
+        }
+        if let Some(d) = next.xref_disagreements().iter().find(|d| !signed_disagreements.contains(&d.object)) {
+            f.disallow(
+                Some(Attack::XrefDifferential),
+                format!("bản cập nhật kết thúc ở byte {end} làm cho trình đọc bảng và trình đọc luồng tham chiếu thấy đối tượng {} khác nhau", d.object),
+                format!(
+                    "the update ending at byte {end} makes object {} resolve differently for table-only and stream-aware readers (a later /XRefStm redefining what a table said)",
+                    d.object
+                ),
             );
         }
         if next.root_ref() != root_signed {
@@ -164,7 +175,19 @@ pub fn analyse(data: &[u8], signed_end: u64, revision_ends: &[u64], docmdp: Opti
                 next.get(ObjRef::new(num, generation(*new_e))).unwrap_or(Object::Null)
             };
             if matches!(old_e, XrefEntry::Free) {
-                continue; // a new object: harmless unless something signed now points at it
+                // A new object is harmless unless the signed revision already referred to that
+                // number: then it fills a dangling reference and changes what was signed.
+                if let Some(users) = signed_refs.get(&num) {
+                    let by = users.iter().find(|u| **u != num).copied();
+                    let by =
+                        by.map_or("the trailer".to_string(), |u| if u == u32::MAX { "the trailer".into() } else { format!("object {u}") });
+                    f.disallow(
+                        Some(Attack::Shadow),
+                        format!("đối tượng {num}, được phiên bản đã ký tham chiếu nhưng chưa tồn tại, được định nghĩa sau khi ký"),
+                        format!("object {num}, referred to by {by} in the signed revision but absent there, was defined after signing (a dangling reference filled)"),
+                    );
+                }
+                continue;
             }
             let old_obj = prev.get(ObjRef::new(num, generation(old_e))).unwrap_or(Object::Null);
             if old_obj == new_obj {

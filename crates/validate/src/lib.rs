@@ -244,6 +244,22 @@ fn check_signature(
     }
     let end = b + c;
     r.revision_end = end;
+    // The signed revision itself must read the same to every reader (hybrid references).
+    if let Ok(signed) = Document::open(Cursor::new(&data[..end.min(len) as usize]))
+        && let Some(d) = signed.xref_disagreements().first()
+    {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            Some(Attack::XrefDifferential),
+            "bảng tham chiếu chéo và luồng /XRefStm của phiên bản đã ký mâu thuẫn nhau",
+            format!(
+                "in the signed revision, object {} resolves to {:?} for a table-only reader and to {:?} for a PDF 1.5 reader: viewers show different documents",
+                d.object, d.table_reader, d.stream_reader
+            ),
+        );
+        return r;
+    }
     r.coverage = if end == len {
         Coverage::EntireFile
     } else if ends.contains(&end) {

@@ -76,6 +76,9 @@ pub enum Attack {
     DictionarySpoofing,
     /// Encapsulated content under a detached SubFilter.
     EncapsulatedContent,
+    /// A hybrid-reference file whose table and `/XRefStm` readings resolve objects differently:
+    /// a PDF 1.4 reader and a PDF 1.5 reader show different documents (parser differential).
+    XrefDifferential,
 }
 
 impl Attack {
@@ -88,6 +91,31 @@ impl Attack {
             Attack::CertificationAbuse => "EAA_SSA",
             Attack::DictionarySpoofing => "DICTIONARY_SPOOFING",
             Attack::EncapsulatedContent => "ENCAPSULATED_CONTENT",
+            Attack::XrefDifferential => "XREF_DIFFERENTIAL",
+        }
+    }
+
+    /// The attack's name for people, in Vietnamese and in English.
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Attack::Usf => ("giả mạo chữ ký toàn phần (USF)", "universal signature forgery (USF)"),
+            Attack::Swa => {
+                ("bọc chữ ký (SWA): dữ liệu giấu trong vùng không ký", "signature wrapping (SWA): bytes hidden in the unsigned gap")
+            }
+            Attack::Isa => ("lưu gia tăng (ISA): nội dung thêm sau khi ký", "incremental saving (ISA): content added after signing"),
+            Attack::Shadow => {
+                ("tấn công bóng (shadow): nội dung đã ký bị thay hoặc che", "shadow attack: signed content hidden or replaced")
+            }
+            Attack::CertificationAbuse => (
+                "lạm dụng chứng thực (EAA/SSA): chú thích hoặc chữ ký vẽ đè nội dung",
+                "certification abuse (EAA/SSA): annotations or signatures painting over content",
+            ),
+            Attack::DictionarySpoofing => ("giả mạo từ điển chữ ký", "signature dictionary spoofing"),
+            Attack::EncapsulatedContent => ("CMS tách rời lại chứa nội dung", "encapsulated content under a detached signature"),
+            Attack::XrefDifferential => (
+                "vi sai tham chiếu chéo: trình đọc khác nhau thấy tài liệu khác nhau",
+                "cross-reference differential: different readers see different documents",
+            ),
         }
     }
 }
