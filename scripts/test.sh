@@ -1,28 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests need (idempotent, no prompts) and runs them.
+# Installs what the tests need (scripts/deps.sh: idempotent, no prompts) and runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-need_apt=()
-command -v qpdf >/dev/null || need_apt+=(qpdf)
-command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
-command -v openssl >/dev/null || need_apt+=(openssl)
-command -v pip3 >/dev/null || need_apt+=(python3-pip)
-[ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
-# The service's tests run against a real PostgreSQL server (scripts/postgres.sh starts one).
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
-command -v psql >/dev/null || need_apt+=(postgresql-client)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
-fi
-# Always asked for: pip returns at once when they are there, and a partial install (say,
-# certomancer without its web-api extra for `certomancer animate`) gets completed.
-py_pkgs=('pyhanko==0.38.*' 'pyhanko-cli==0.6.*' 'certomancer[web-api]==0.16.*' 'certomancer-csc-dummy==0.4.2' 'pyyaml>=6' 'schemathesis==4.*' 'moto[server]==5.*')
-pip3 install --quiet --disable-pip-version-check "${py_pkgs[@]}" \
-  || pip3 install --quiet --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
-
+scripts/deps.sh
 cargo build --workspace --all-targets
 scripts/postgres.sh >/dev/null   # start it once here, so a failure shows before the tests
 cargo test --workspace
