@@ -9,6 +9,10 @@
 //!    ├─ head-p256          P-256     Phạm Quốc Bảo, head of subject group
 //!    ├─ principal-p256     P-256     Trần Văn Minh, principal
 //!    ├─ principal-rsa3072  RSA-3072  Trần Văn Minh, principal (RSA-3072 variant)
+//!    ├─ vice-principal-p256 P-256    Đỗ Thị Phương, vice principal
+//!    ├─ librarian-p256     P-256     Đặng Thu Thư, librarian
+//!    ├─ homeroom-6a-p256   P-256     Ngô Thị Lan Anh, homeroom teacher of class 6A
+//!    ├─ homeroom-6b-p256   P-256     Vũ Minh Khôi, homeroom teacher of class 6B
 //!    ├─ district-p384      P-384     Lê Thu Hà, district officer
 //!    ├─ seal-rsa           RSA-2048  Trường THCS Gia Thụy, the school's organisation seal
 //!    ├─ tsa                P-256     timestamping (EKU id-kp-timeStamping, critical), .. 2049-12-31
@@ -16,8 +20,12 @@
 //!    ├─ revoked-teacher    P-256     a signer the revocation services report as revoked
 //!    └─ expired-teacher    P-256     valid only 2020-01-01 .. 2021-01-01
 //! ```
+//! People's subjects carry their citizen ID as `UID=CCCD:…`, as Vietnamese certificates do, so
+//! the service's identity check (certificate ↔ person) is tested on real subjects.
+//!
 //! `cargo run -p kyso-testca --bin kyso-gen-ca testdata/pki` writes every certificate and
-//! PKCS#8 key as PEM.
+//! PKCS#8 key as PEM, and a CRL for each CA (`root.crl`, `issuing-ca.crl`: the revoked signer
+//! listed, valid to 2049) for the demo and for offline tests.
 #![forbid(unsafe_code)]
 
 use der::EncodePem;
@@ -83,11 +91,15 @@ const fn person(file_stem: &'static str, subject: &'static str, kind: KeyType) -
 }
 
 pub const SIGNERS: &[Signer] = &[
-    person("teacher-rsa", "CN=Nguyễn Thị Hương,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa2048),
-    person("head-p256", "CN=Phạm Quốc Bảo,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
-    person("principal-p256", "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
-    person("principal-rsa3072", "CN=Trần Văn Minh,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa3072),
-    person("district-p384", "CN=Lê Thu Hà,O=Phòng GD&ĐT Gia Lâm,L=Hà Nội,C=VN", KeyType::P384),
+    person("teacher-rsa", "CN=Nguyễn Thị Hương,UID=CCCD:001190012345,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa2048),
+    person("head-p256", "CN=Phạm Quốc Bảo,UID=CCCD:001085023456,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("principal-p256", "CN=Trần Văn Minh,UID=CCCD:001078034567,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("principal-rsa3072", "CN=Trần Văn Minh,UID=CCCD:001078034567,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa3072),
+    person("vice-principal-p256", "CN=Đỗ Thị Phương,UID=CCCD:001182045678,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("librarian-p256", "CN=Đặng Thu Thư,UID=CCCD:001191056789,OU=Thư viện,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("homeroom-6a-p256", "CN=Ngô Thị Lan Anh,UID=CCCD:001188067890,OU=Lớp 6A,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("homeroom-6b-p256", "CN=Vũ Minh Khôi,UID=CCCD:001087078901,OU=Lớp 6B,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person("district-p384", "CN=Lê Thu Hà,UID=CCCD:001180089012,O=Phòng GD&ĐT Gia Lâm,L=Hà Nội,C=VN", KeyType::P384),
     person("seal-rsa", "CN=Trường THCS Gia Thụy,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa2048),
     Signer {
         file_stem: "tsa",
@@ -258,6 +270,7 @@ pub fn generate(dir: &Path) -> Result<(), Error> {
     write("issuing-ca.cert.pem", ca.to_pem(LineEnding::LF)?)?;
     write("issuing-ca.key.pem", ca_key.to_pkcs8_pem(LineEnding::LF)?.to_string())?;
 
+    let mut revoked = Vec::new();
     for (i, s) in SIGNERS.iter().enumerate() {
         let (key_pem, spki_der) = match s.kind {
             KeyType::Rsa2048 | KeyType::Rsa3072 => {
@@ -279,9 +292,45 @@ pub fn generate(dir: &Path) -> Result<(), Error> {
             issue(&ca_key, &ca_name, spki, Issue { subject: s.subject, ca: false, usage: s.usage, validity: s.validity }, 10 + i as u8)?;
         write(&format!("{}.key.pem", s.file_stem), key_pem)?;
         write(&format!("{}.cert.pem", s.file_stem), cert.to_pem(LineEnding::LF)?)?;
+        if s.file_stem == "revoked-teacher" {
+            revoked.push(cert.tbs_certificate().serial_number().clone());
+        }
     }
+    std::fs::write(dir.join("root.crl"), crl(&root_key, &root_name, &[])?)?;
+    std::fs::write(dir.join("issuing-ca.crl"), crl(&ca_key, &ca_name, &revoked)?)?;
     write("certomancer.yml", certomancer_config()?)?;
     Ok(())
+}
+
+/// When the revoked signer was revoked (as certomancer.yml says too): 2025-06-01.
+const REVOKED_SINCE: u64 = 1_748_736_000;
+
+/// A DER CRL by `issuer` listing `revoked`, from 2025-01-01 to 2049-12-31 (CRL number 1).
+fn crl(key: &p256::ecdsa::SigningKey, issuer: &Name, revoked: &[SerialNumber]) -> Result<Vec<u8>, Error> {
+    use der::Encode;
+    use signature::Signer as _;
+    use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+    let algorithm = spki::AlgorithmIdentifierOwned { oid: const_oid::db::rfc5912::ECDSA_WITH_SHA_256, parameters: None };
+    let at = |secs: u64| -> Result<Time, Error> { Ok(Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(secs))?)) };
+    let crl_number = Extension {
+        extn_id: const_oid::db::rfc5280::ID_CE_CRL_NUMBER,
+        critical: false,
+        extn_value: der::asn1::OctetString::new(der::asn1::Uint::new(&[1])?.to_der()?)?,
+    };
+    let tbs = TbsCertList {
+        version: x509_cert::Version::V2,
+        signature: algorithm.clone(),
+        issuer: issuer.clone(),
+        this_update: at(ARCHIVE.0)?,
+        next_update: Some(at(ARCHIVE.1)?),
+        revoked_certificates: (!revoked.is_empty()).then(|| {
+            revoked.iter().map(|s| RevokedCert { serial_number: s.clone(), revocation_date: at(REVOKED_SINCE).expect("a fixed date"), crl_entry_extensions: None }).collect()
+        }),
+        crl_extensions: Some(vec![crl_number]),
+    };
+    let signature: p256::ecdsa::DerSignature = key.try_sign(&tbs.to_der()?)?;
+    let list = CertificateList { tbs_cert_list: tbs, signature_algorithm: algorithm, signature: der::asn1::BitString::from_bytes(signature.as_bytes())? };
+    Ok(list.to_der()?)
 }
 
 /// A Certomancer configuration over the same keys and certificates, so certomancer's services
@@ -312,6 +361,7 @@ pub fn certomancer_config() -> Result<String, Error> {
                 "O" => "organization-name",
                 "OU" => "organizational-unit-name",
                 "CN" => "common-name",
+                "UID" => "user-id",
                 other => return Err(format!("subject attribute {other} has no certomancer name").into()),
             };
             y.push_str(&format!("        {key}: \"{v}\"\n"));
