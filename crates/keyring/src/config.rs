@@ -32,6 +32,9 @@
 //! url = "https://ca.example/csc/v1"
 //! token_env = "KYSO_CSC_TOKEN"
 //!
+//! [keystore]                # software keys uploaded as PKCS#12, kept encrypted by the server
+//! kek_env = "KYSO_KEK"       # 32 bytes as 64 hexadecimal digits: the key-encryption key
+//!
 //! [provider.ca2]
 //! kind = "csc-v2"
 //! url = "https://ca.example/csc/v2"
@@ -51,13 +54,45 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
     pub provider: BTreeMap<String, Provider>,
     #[serde(default)]
     pub hsm: BTreeMap<String, Hsm>,
+    /// The server's own encrypted store for uploaded software keys.
+    pub keystore: Option<Keystore>,
+}
+
+/// Where the key-encryption key of the server's key store comes from: an environment variable
+/// holding 32 bytes as 64 hexadecimal digits. The database never holds it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keystore {
+    pub kek_env: String,
+}
+
+impl Keystore {
+    /// The key-encryption key, read from its environment variable.
+    pub fn key(&self) -> Result<[u8; 32]> {
+        let hex = std::env::var(&self.kek_env)
+            .map_err(|_| anyhow!("kyso.toml: keystore: the environment variable {} (the key-encryption key) is not set", self.kek_env))?;
+        parse_kek(&hex).ok_or_else(|| anyhow!("kyso.toml: keystore: {} must hold 32 bytes as 64 hexadecimal digits", self.kek_env))
+    }
+}
+
+/// 32 bytes from 64 hexadecimal digits.
+pub fn parse_kek(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 /// A PKCS#11 token: `--key hsm:NAME/OBJECT_LABEL`.
@@ -154,6 +189,9 @@ impl Config {
             if !Path::new(&h.module).exists() {
                 bail!("kyso.toml: hsm \"{name}\": the PKCS#11 module {} does not exist", h.module);
             }
+        }
+        if let Some(k) = &config.keystore {
+            k.key()?;
         }
         for (name, p) in &config.provider {
             let vars: Vec<&String> = match p {
@@ -260,12 +298,16 @@ fn split(s: &str, sep: char) -> (String, Option<String>) {
 
 /// The configuration named by --config or KYSO_CONFIG, else `kyso.toml` in the working folder.
 pub fn find(explicit: Option<&Path>) -> Result<Config> {
-    let path =
-        explicit.map(Path::to_path_buf).or_else(|| std::env::var_os("KYSO_CONFIG").map(Into::into)).unwrap_or_else(|| "kyso.toml".into());
+    let path = config_path(explicit);
     if !path.exists() {
         bail!("no configuration at {} (give --config or KYSO_CONFIG) to resolve provider names", path.display());
     }
     Config::load(&path)
+}
+
+/// Where the configuration is looked for: --config, KYSO_CONFIG, else `kyso.toml` here.
+pub fn config_path(explicit: Option<&Path>) -> std::path::PathBuf {
+    explicit.map(Path::to_path_buf).or_else(|| std::env::var_os("KYSO_CONFIG").map(Into::into)).unwrap_or_else(|| "kyso.toml".into())
 }
 
 /// `kyso keys list --config`: each provider, and for CSC services their credentials with the

@@ -39,6 +39,12 @@ impl SoftwareKey {
         Err(KeyError::Load("not an RSA, P-256 or P-384 PKCS#8 private key".into()))
     }
 
+    /// Reads a PKCS#12 (.p12/.pfx) file: the key as PKCS#8 DER and the certificates it carries
+    /// (DER), for a key store that keeps the key itself.
+    pub fn read_pkcs12(bytes: &[u8], password: &str) -> Result<(Vec<u8>, Vec<Vec<u8>>), KeyError> {
+        crate::pkcs12::open(bytes, password)
+    }
+
     /// Reads a PKCS#12 (.p12/.pfx) file: the key and the certificates it carries (DER).
     pub fn from_pkcs12(bytes: &[u8], password: &str) -> Result<(Self, Vec<Vec<u8>>), KeyError> {
         let (key_der, certs) = crate::pkcs12::open(bytes, password)?;

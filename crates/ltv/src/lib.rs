@@ -3,6 +3,10 @@
 //! never blocks a signer. The checks on what comes back live in `kyso-pades` (`tsp`, `ocsp`).
 #![forbid(unsafe_code)]
 
+mod gate;
+
+pub use gate::{GateRefusal, LocalCrls, OnlineChecker, RevocationGate};
+
 use std::time::Duration;
 
 /// A TSA reached over HTTP(S).
@@ -161,7 +165,7 @@ pub fn check_crl(cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate],
     }
 }
 
-fn unix_to_generalized(secs: u64) -> String {
+pub(crate) fn unix_to_generalized(secs: u64) -> String {
     der::DateTime::from_unix_duration(Duration::from_secs(secs))
         .map(|t| format!("{:04}{:02}{:02}{:02}{:02}{:02}Z", t.year(), t.month(), t.day(), t.hour(), t.minutes(), t.seconds()))
         .unwrap_or_default()
@@ -243,6 +247,11 @@ fn evidence_lifetime(der: &[u8], cert: &x509_cert::Certificate, pool: &[x509_cer
 /// Validation material for the DSS: every certificate, and an OCSP response (when the
 /// certificate names a responder) and a CRL (when it names one) for each non-root certificate.
 pub fn gather(certs: &[x509_cert::Certificate], timeout: Duration) -> Result<kyso_pdf::ValidationData, String> {
+    gather_with(certs, timeout, &LocalCrls::default())
+}
+
+/// [`gather`], with the operator's local CRLs where the network gives none.
+pub fn gather_with(certs: &[x509_cert::Certificate], timeout: Duration, local: &LocalCrls) -> Result<kyso_pdf::ValidationData, String> {
     use der::Encode;
     let mut cert_ders = Vec::new();
     let (mut ocsps, mut crls) = (Vec::new(), Vec::new());
@@ -260,7 +269,7 @@ pub fn gather(certs: &[x509_cert::Certificate], timeout: Duration) -> Result<kys
             Revocation::Revoked { since } => return Err(format!("{} was revoked (since {since})", c.tbs_certificate().subject())),
             Revocation::Unknown | Revocation::Unavailable(_) => {}
         }
-        if let Ok(crl) = fetch_crl(c, timeout)
+        if let Some(crl) = fetch_crl(c, timeout).ok().or_else(|| local.for_certificate(c, certs))
             && !crls.contains(&crl)
         {
             crls.push(crl);

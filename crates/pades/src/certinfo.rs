@@ -26,6 +26,30 @@ pub fn subject_common_name(cert: &Certificate) -> String {
     }
 }
 
+/// Identity numbers in the subject, as Vietnamese certificates carry them (`UID=CCCD:001…`,
+/// `serialNumber=CMND:…`, `MST:…` for a tax code): the digits (and a tax code's branch dash),
+/// with the kind when a prefix names it, e.g. `("CCCD", "001190012345")`.
+pub fn subject_identity_numbers(cert: &Certificate) -> Vec<(Option<String>, String)> {
+    const UID: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1");
+    const SERIAL_NUMBER: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("2.5.4.5");
+    let mut out = Vec::new();
+    for atv in cert.tbs_certificate().subject().iter() {
+        if atv.oid != UID && atv.oid != SERIAL_NUMBER {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(atv.value.value()) else { continue };
+        let (kind, number) = match text.split_once(':') {
+            Some((k, n)) => (Some(k.trim().to_ascii_uppercase()), n.trim()),
+            None => (None, text.trim()),
+        };
+        let number: String = number.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect();
+        if number.chars().filter(char::is_ascii_digit).count() >= 9 {
+            out.push((kind, number));
+        }
+    }
+    out
+}
+
 /// The subject's organisation, if it names one.
 pub fn subject_organization(cert: &Certificate) -> Option<String> {
     cert.tbs_certificate().subject().organization().ok().flatten().map(|o| o.value().into_owned())
