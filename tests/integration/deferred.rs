@@ -23,6 +23,7 @@ fn options(algorithm: SignatureAlgorithm) -> PdfSignOptions {
         signing_time: kyso_pdf::fields::pdf_date(2026, 11, 29, 14, 3, 5, 420),
         appearance: None,
         reserve_extra: 0,
+        identity_note: None,
     }
 }
 

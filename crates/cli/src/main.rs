@@ -506,6 +506,7 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
         appearance,
         // A timestamp token with its TSA certificate fits in a few kilobytes.
         reserve_extra: if matches!(style.level, Level::BT | Level::BLt | Level::BLta) { 12 * 1024 } else { 0 },
+        identity_note: None,
     })
 }
 

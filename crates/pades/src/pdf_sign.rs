@@ -52,6 +52,47 @@ pub struct PdfSignOptions {
     pub appearance: Option<AppearanceSpec>,
     /// Extra DER bytes to reserve in `/Contents` (a timestamp token added later, for example).
     pub reserve_extra: usize,
+    /// A note the signing service adds to the (signed) signature dictionary as
+    /// `/KysoIdentityNote`: an administrator accepted this certificate for a person whose record
+    /// it does not match, and why. Validators show it.
+    pub identity_note: Option<String>,
+}
+
+/// What one approval stage's signature says beside the key.
+#[derive(Clone, Debug)]
+pub struct Approval {
+    pub field: String,
+    /// The chain's first signature certifies the document (DocMDP P=2: form filling and further
+    /// signatures stay allowed).
+    pub certify: bool,
+    pub signer_name: String,
+    pub reason: Option<String>,
+    pub identity_note: Option<String>,
+}
+
+/// The options of an approval signature: PAdES, into the stage's (pre-made, locked) field, with a
+/// visible stamp naming the signer, the time and the reason. `signing_time` is the PDF date and
+/// `time_display` the same time as people read it (the core reads no clock).
+pub fn approval_options(approval: &Approval, chain: &CertChain, algorithm: SignatureAlgorithm, signing_time: Object, time_display: &str) -> PdfSignOptions {
+    PdfSignOptions {
+        subfilter: SubFilter::Pades,
+        algorithm,
+        field: Some(approval.field.clone()),
+        placement: Placement::Invisible,
+        certify: approval.certify.then_some(DocMdp::FormFilling),
+        lock: None,
+        name: Some(approval.signer_name.clone()),
+        reason: approval.reason.clone(),
+        location: None,
+        contact_info: None,
+        signing_time,
+        appearance: Some(AppearanceSpec {
+            lines: crate::certinfo::appearance_lines(&approval.signer_name, chain.signer(), time_display, approval.reason.as_deref()),
+            image: None,
+        }),
+        reserve_extra: 0,
+        identity_note: approval.identity_note.clone(),
+    }
 }
 
 /// A signature whose document part is written and whose value is still to come.
@@ -85,6 +126,9 @@ pub fn prepare<R: Read + Seek, W: Write>(
         if let Some(v) = value {
             entries.set(key, Object::text(v));
         }
+    }
+    if let Some(note) = &opts.identity_note {
+        entries.set(b"KysoIdentityNote", Object::text(note));
     }
     let request = SignatureRequest {
         field: opts.field.clone(),

@@ -358,14 +358,18 @@ impl Registry {
         Ok(source.as_deref() == Some("provider"))
     }
 
-    /// The person's key, opened (once per process) and checked: confirmed, and presenting the
-    /// certificate registered for them.
+    /// The person's key, opened and checked: confirmed, and presenting the certificate registered
+    /// for them. Local keys are opened once per process; remote ones at every call.
     pub async fn open_for(self: &Arc<Self>, store: &Store, user_id: &str) -> Result<Arc<SignerKey>> {
         if let Some(k) = self.opened.lock().expect("key cache lock").get(user_id) {
             return Ok(k.clone());
         }
         let key = self.open_registered(store, user_id, true).await?;
-        self.opened.lock().expect("key cache lock").insert(user_id.to_string(), key.clone());
+        // A remote provider's certificate is asked for at every signature (the provider may have
+        // replaced it); local keys are checked each time they are opened.
+        if !key.remote {
+            self.opened.lock().expect("key cache lock").insert(user_id.to_string(), key.clone());
+        }
         Ok(key)
     }
 

@@ -57,6 +57,7 @@ fn main() {
         signing_time: kyso_pdf::fields::pdf_date(2026, 11, 29, 9, 0, 0, 420),
         appearance: None,
         reserve_extra: 0,
+        identity_note: None,
     };
     let outcomes = kyso_pades::batch::sign_batch(items, &chain, &losing, &opts);
     for (i, (_, outcome)) in outcomes.iter().enumerate() {
