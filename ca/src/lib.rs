@@ -94,8 +94,16 @@ pub const SIGNERS: &[Signer] = &[
     person("teacher-rsa", "CN=Nguyễn Thị Hương,UID=CCCD:001190012345,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa2048),
     person("head-p256", "CN=Phạm Quốc Bảo,UID=CCCD:001085023456,OU=Tổ Ngữ văn,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
     person("principal-p256", "CN=Trần Văn Minh,UID=CCCD:001078034567,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
-    person("principal-rsa3072", "CN=Trần Văn Minh,UID=CCCD:001078034567,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::Rsa3072),
-    person("vice-principal-p256", "CN=Đỗ Thị Phương,UID=CCCD:001182045678,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
+    person(
+        "principal-rsa3072",
+        "CN=Trần Văn Minh,UID=CCCD:001078034567,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN",
+        KeyType::Rsa3072,
+    ),
+    person(
+        "vice-principal-p256",
+        "CN=Đỗ Thị Phương,UID=CCCD:001182045678,OU=Ban giám hiệu,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN",
+        KeyType::P256,
+    ),
     person("librarian-p256", "CN=Đặng Thu Thư,UID=CCCD:001191056789,OU=Thư viện,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
     person("homeroom-6a-p256", "CN=Ngô Thị Lan Anh,UID=CCCD:001188067890,OU=Lớp 6A,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
     person("homeroom-6b-p256", "CN=Vũ Minh Khôi,UID=CCCD:001087078901,OU=Lớp 6B,O=Trường THCS Gia Thụy,L=Hà Nội,C=VN", KeyType::P256),
@@ -324,12 +332,23 @@ fn crl(key: &p256::ecdsa::SigningKey, issuer: &Name, revoked: &[SerialNumber]) -
         this_update: at(ARCHIVE.0)?,
         next_update: Some(at(ARCHIVE.1)?),
         revoked_certificates: (!revoked.is_empty()).then(|| {
-            revoked.iter().map(|s| RevokedCert { serial_number: s.clone(), revocation_date: at(REVOKED_SINCE).expect("a fixed date"), crl_entry_extensions: None }).collect()
+            revoked
+                .iter()
+                .map(|s| RevokedCert {
+                    serial_number: s.clone(),
+                    revocation_date: at(REVOKED_SINCE).expect("a fixed date"),
+                    crl_entry_extensions: None,
+                })
+                .collect()
         }),
         crl_extensions: Some(vec![crl_number]),
     };
     let signature: p256::ecdsa::DerSignature = key.try_sign(&tbs.to_der()?)?;
-    let list = CertificateList { tbs_cert_list: tbs, signature_algorithm: algorithm, signature: der::asn1::BitString::from_bytes(signature.as_bytes())? };
+    let list = CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: algorithm,
+        signature: der::asn1::BitString::from_bytes(signature.as_bytes())?,
+    };
     Ok(list.to_der()?)
 }
 

@@ -1,7 +1,7 @@
 //! `kyso`: a thin command line over the Kyso libraries. It parses arguments, reads files and
 //! the clock, and maps outcomes to exit codes; the work happens in the library crates.
 
-use kyso_server::clock;
+use kyso_clock as clock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -105,6 +105,9 @@ struct VerifyArgs {
     /// Where to write the report (needed for --format pdf; stdout otherwise).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// A CRL file (DER or PEM) to use where the CA cannot be reached; may repeat.
+    #[arg(long)]
+    crl: Vec<PathBuf>,
     /// The approval chain the signatures must form, in order: roles (teacher, head,
     /// principal, vice_principal, district, department, librarian, or their Vietnamese
     /// names), field names or signer names, comma-separated; or @FILE with one per line.
@@ -142,6 +145,19 @@ struct ServeArgs {
     /// Largest accepted upload, in megabytes.
     #[arg(long, default_value_t = 100)]
     max_upload_mb: usize,
+    /// The operator's kyso.toml: key sources people may be given ([hsm.NAME], [provider.NAME],
+    /// [keystore]). Administrators choose among them; no path ever comes over the API.
+    #[arg(long, env = "KYSO_CONFIG")]
+    config: Option<PathBuf>,
+    /// A CRL file (DER or PEM) for revocation checks where the CA cannot be reached; may repeat.
+    #[arg(long)]
+    crl: Vec<PathBuf>,
+    /// How long one validation may run before it is stopped, in seconds.
+    #[arg(long, default_value_t = 120)]
+    work_deadline_secs: u64,
+    /// Mark cookies Secure (the server is reached over HTTPS, through a proxy).
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 #[derive(Subcommand)]
@@ -156,7 +172,7 @@ enum AuditCommand {
         /// SEQ:HASH noted at an earlier check or export: that entry must still be there,
         /// unchanged (detects deleted newest entries, which the chain alone cannot). Repeatable.
         #[arg(long = "checkpoint")]
-        checkpoints: Vec<kyso_server::audit::Checkpoint>,
+        checkpoints: Vec<kyso_store::audit::Checkpoint>,
     },
     /// Write every audit entry as a JSON line (for auditors to keep); prints the checkpoint.
     Export {
@@ -391,13 +407,13 @@ fn main() {
         Command::Serve(args) => serve(args),
         Command::Audit { command: AuditCommand::Verify { database_url, data_dir, checkpoints } } => {
             let url = database_url.unwrap_or_else(|| default_database(&data_dir));
-            match kyso_server::audit_verify_blocking(&url, &checkpoints) {
-                Ok(kyso_server::audit::Verdict::Intact { entries, head }) => {
+            match audit_verify(&url, &checkpoints) {
+                Ok(kyso_store::audit::Verdict::Intact { entries, head }) => {
                     println!("nhật ký nguyên vẹn / audit trail intact: {entries} entries");
                     println!("điểm kiểm tra / checkpoint (keep it elsewhere): {entries}:{head}");
                     Ok(())
                 }
-                Ok(kyso_server::audit::Verdict::Broken { seq, reason }) => {
+                Ok(kyso_store::audit::Verdict::Broken { seq, reason }) => {
                     println!("nhật ký bị sửa đổi / audit trail BROKEN at entry {seq}: {reason}");
                     std::process::exit(1);
                 }
@@ -408,7 +424,7 @@ fn main() {
             let url = database_url.unwrap_or_else(|| default_database(&data_dir));
             write_atomically(&output, |out| {
                 let mut w = std::io::BufWriter::new(out);
-                let last = kyso_server::audit_export_blocking(&url, &mut w).map_err(|e| anyhow!(e))?;
+                let last = audit_export(&url, &mut w)?;
                 w.flush()?;
                 match last {
                     Some(c) => eprintln!("{} entries written; checkpoint (keep it elsewhere): {c}", c.seq),
@@ -426,18 +442,62 @@ fn main() {
     }
 }
 
-/// Opens a PDF for signing (a damaged one is first rewritten in full, see the server's helper).
-fn open_pdf(path: &Path, password: Option<&str>) -> Result<kyso_server::signing::SigningDocument> {
+/// A PDF opened for an update: the file, or a clean rewrite of a damaged one.
+type UpdatableDocument = Document<kyso_pdf::UpdateSource<BufReader<File>, File>>;
+
+/// Opens a PDF for signing (see `kyso_pdf::open_for_update`: a damaged one is first rewritten in
+/// full; a hybrid file whose readings disagree is refused).
+fn open_pdf(path: &Path, password: Option<&str>) -> Result<UpdatableDocument> {
     let _ = password;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    kyso_server::signing::open_pdf_for_signing(file).with_context(|| format!("cannot read {}", path.display()))
+    kyso_pdf::open_for_update(BufReader::new(file), tempfile::tempfile).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// `kyso audit verify`: checks the hash chain of the audit trail (and the checkpoints given).
+fn audit_verify(url: &str, checkpoints: &[kyso_store::audit::Checkpoint]) -> Result<kyso_store::audit::Verdict> {
+    runtime()?.block_on(async {
+        let db = kyso_store::Db::connect(url, std::sync::Arc::new(clock::SystemClock))
+            .await
+            .with_context(|| format!("database {}", kyso_store::redact(url)))?;
+        Ok(kyso_store::audit::verify_with_checkpoints(&db.pool, checkpoints).await?)
+    })
+}
+
+/// `kyso audit export`: every entry as one JSON line, in order. Returns the last entry as a
+/// checkpoint (none for an empty trail).
+fn audit_export(url: &str, out: &mut dyn Write) -> Result<Option<kyso_store::audit::Checkpoint>> {
+    runtime()?.block_on(async {
+        let db = kyso_store::Db::connect(url, std::sync::Arc::new(clock::SystemClock))
+            .await
+            .with_context(|| format!("database {}", kyso_store::redact(url)))?;
+        let mut last_entry: Option<kyso_store::audit::Checkpoint> = None;
+        loop {
+            let after = last_entry.as_ref().map_or(0, |c| c.seq);
+            let page = kyso_store::audit::entries(&db.pool, after, 1000).await?;
+            let Some(last) = page.last() else { return Ok(last_entry) };
+            last_entry = Some(kyso_store::audit::Checkpoint { seq: last.seq, hash: last.hash.clone() });
+            for e in &page {
+                let line = serde_json::json!({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "document_id": e.document_id,
+                    "org_id": e.org_id, "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash});
+                writeln!(out, "{line}")?;
+            }
+        }
+    })
 }
 
 /// Writes the output through a temporary file in the same folder, renamed into place only when
 /// complete: a failure never leaves a partial file.
 fn write_atomically(output: &Path, f: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    // 0666 before the umask, as any file a program writes (tempfile's default is 0600).
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
     f(tmp.as_file_mut())?;
     tmp.as_file_mut().sync_all()?;
     tmp.persist(output).map_err(|e| anyhow!("cannot write {}: {}", output.display(), e.error))?;
@@ -470,10 +530,10 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
         Some(v) => parse_visible(v)?,
         None => Placement::Invisible,
     };
-    let now = clock::now_vietnam();
+    let (signing_time, now_display) = kyso_pades::vietnam_signing_time(clock::unix_now() as i64);
     let signer_name = style.name.clone().unwrap_or_else(|| certinfo::subject_common_name(chain.signer()));
     let appearance = if matches!(placement, Placement::Visible { .. }) || style.field.is_some() {
-        let lines = certinfo::appearance_lines(&signer_name, chain.signer(), &now.display(), style.reason.as_deref());
+        let lines = certinfo::appearance_lines(&signer_name, chain.signer(), &now_display, style.reason.as_deref());
         let image = match &style.image {
             Some(p) => Some(kyso_pdf::appearance::Image::from_png(
                 &std::fs::read(p).with_context(|| format!("cannot read the image {}", p.display()))?,
@@ -502,7 +562,7 @@ fn sign_options(style: &SignStyle, chain: &CertChain, algorithm: SignatureAlgori
         reason: style.reason.clone(),
         location: style.location.clone(),
         contact_info: None,
-        signing_time: now.pdf_date(),
+        signing_time,
         appearance,
         // A timestamp token with its TSA certificate fits in a few kilobytes.
         reserve_extra: if matches!(style.level, Level::BT | Level::BLt | Level::BLta) { 12 * 1024 } else { 0 },
@@ -779,25 +839,35 @@ fn add_field(input: &Path, output: &Path, name: &str, visible: Option<&str>, loc
     })
 }
 
+/// The CRL files given with --crl.
+fn local_crls(paths: &[PathBuf]) -> Result<kyso_ltv::LocalCrls> {
+    let mut crls = Vec::new();
+    for p in paths {
+        crls.push(std::fs::read(p).with_context(|| format!("cannot read the CRL {}", p.display()))?);
+    }
+    Ok(kyso_ltv::LocalCrls::new(crls))
+}
+
 fn default_database(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("kyso.db").display())
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
-    let mut trust = args.trust;
-    if args.demo {
-        // The demo signs with the test PKI, so its reports trust the test root.
-        trust.push(kyso_server::demo::write_demo_pki(&args.data_dir)?.join("root.cert.pem"));
-    }
     let config = kyso_server::Config {
         listen: args.listen,
         data_dir: args.data_dir,
         database_url: args.database_url,
-        trust_anchors: trust,
+        // The demo signs with the test PKI: its root is trusted there (and only there).
+        trust_anchors: args.trust,
         session_ttl_secs: args.session_ttl.max(1),
         max_upload_bytes: args.max_upload_mb.max(1) * 1024 * 1024,
         require_revocation: args.require_revocation,
         blob_store: args.blob_store,
+        key_config: args.config,
+        crl_files: args.crl,
+        work_deadline: std::time::Duration::from_secs(args.work_deadline_secs.clamp(1, 3600)),
+        secure_cookies: args.secure_cookies,
+        demo: args.demo,
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))
 }
@@ -836,26 +906,8 @@ fn keys_import_cert(cert: &Path, key: &str, pin: Option<String>) -> Result<()> {
     Ok(())
 }
 
-/// Online revocation for the validator: OCSP, else the latest CRL, over HTTP (kyso-ltv).
-struct HttpRevocation(std::time::Duration);
-
-impl kyso_validate::OnlineRevocation for HttpRevocation {
-    fn check(&self, cert: &x509_cert::Certificate, pool: &[x509_cert::Certificate]) -> kyso_validate::OnlineAnswer {
-        match kyso_ltv::check_revocation(cert, pool, self.0) {
-            kyso_ltv::Revocation::Good { responder, .. } => kyso_validate::OnlineAnswer::Good { source: responder },
-            kyso_ltv::Revocation::Revoked { since } => {
-                kyso_validate::OnlineAnswer::Revoked { since_unix: kyso_pades::ocsp::parse_generalized_time(&since).unwrap_or(0) }
-            }
-            kyso_ltv::Revocation::Unknown => {
-                kyso_validate::OnlineAnswer::Unavailable("the OCSP responder does not know the certificate".into())
-            }
-            kyso_ltv::Revocation::Unavailable(why) => kyso_validate::OnlineAnswer::Unavailable(why),
-        }
-    }
-}
-
 fn verify(args: &VerifyArgs) -> Result<i32> {
-    let VerifyArgs { input, trust, format, lang, at, offline, output, expect_chain } = args;
+    let VerifyArgs { input, trust, format, lang, at, offline, output, expect_chain, crl } = args;
     let (format, lang, offline, at, expect_chain) = (*format, *lang, *offline, at.as_deref(), expect_chain.as_deref());
     let expected: Option<Vec<String>> = match expect_chain {
         Some(spec) => {
@@ -883,10 +935,16 @@ fn verify(args: &VerifyArgs) -> Result<i32> {
         None => clock::unix_now(),
     };
     let secs = std::env::var("KYSO_OCSP_TIMEOUT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(15);
-    let online: Option<Box<dyn kyso_validate::OnlineRevocation>> =
-        if offline { None } else { Some(Box::new(HttpRevocation(std::time::Duration::from_secs(secs)))) };
-    let report = kyso_validate::validate(&data, &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when, online })
-        .with_context(|| format!("cannot verify {}", input.display()))?;
+    let online: Option<Box<dyn kyso_validate::OnlineRevocation>> = if offline {
+        None
+    } else {
+        Some(Box::new(kyso_ltv::OnlineChecker { timeout: std::time::Duration::from_secs(secs), local: local_crls(crl)?, now: when }))
+    };
+    let report = kyso_validate::validate(
+        &data,
+        &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when, online, interrupt: None },
+    )
+    .with_context(|| format!("cannot verify {}", input.display()))?;
     let chain = expected.as_ref().map(|e| kyso_validate::chain::check_chain(&report, e));
     let lang = if matches!(lang, LangArg::Vi) { kyso_report::Lang::Vi } else { kyso_report::Lang::En };
     let out = match format {

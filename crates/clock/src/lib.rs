@@ -135,8 +135,7 @@ pub fn parse_utc(s: &str) -> Option<u64> {
     let d: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
     let t: Vec<i64> = time.trim_end_matches('Z').split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
     let (&[y, m, day], &[hh, mm, ss]) = (d.as_slice(), t.as_slice()) else { return None };
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(0..24).contains(&hh) || !(0..60).contains(&mm) || !(0..61).contains(&ss)
-    {
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(0..24).contains(&hh) || !(0..60).contains(&mm) || !(0..61).contains(&ss) {
         return None;
     }
     let days_in_month = days_from_civil(if m == 12 { y as i32 + 1 } else { y as i32 }, if m == 12 { 1 } else { m as u32 + 1 }, 1)

@@ -105,6 +105,9 @@ pub struct Hsm {
     pub token: String,
     /// Environment variable holding the user PIN.
     pub pin_env: String,
+    /// Certificates (PEM) of the CAs above the token's certificates, added to every signature.
+    #[serde(default)]
+    pub chain: Option<String>,
 }
 
 #[derive(Deserialize)]

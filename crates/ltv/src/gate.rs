@@ -31,7 +31,9 @@ impl LocalCrls {
         let issuer = pool.iter().find(|c| kyso_pades::certinfo::issued_by(cert, c))?;
         for der in &self.0 {
             match kyso_pades::crl::check(der, cert, issuer) {
-                Ok(kyso_pades::crl::CrlStatus::NotRevoked { this_update, next_update }) if this_update <= now && next_update.is_none_or(|n| n > now) => {
+                Ok(kyso_pades::crl::CrlStatus::NotRevoked { this_update, next_update })
+                    if this_update <= now && next_update.is_none_or(|n| n > now) =>
+                {
                     return Some(Revocation::Good { responder: "local CRL".into(), response: der.clone() });
                 }
                 Ok(kyso_pades::crl::CrlStatus::Revoked { since }) => {
@@ -43,10 +45,21 @@ impl LocalCrls {
         None
     }
 
-    /// The local CRL issued by `cert`'s issuer (in `pool`), if there is one.
+    /// The local CRL issued by `cert`'s issuer, if there is one: checked against the issuer when
+    /// `pool` holds it, else matched by the issuer's name (the validator checks its signature).
     pub fn for_certificate(&self, cert: &Certificate, pool: &[Certificate]) -> Option<Vec<u8>> {
-        let issuer = pool.iter().find(|c| kyso_pades::certinfo::issued_by(cert, c))?;
-        self.0.iter().find(|der| kyso_pades::crl::check(der, cert, issuer).is_ok()).cloned()
+        use der::Decode;
+        match pool.iter().find(|c| kyso_pades::certinfo::issued_by(cert, c)) {
+            Some(issuer) => self.0.iter().find(|der| kyso_pades::crl::check(der, cert, issuer).is_ok()).cloned(),
+            None => self
+                .0
+                .iter()
+                .find(|der| {
+                    <x509_cert::crl::CertificateList>::from_der(der)
+                        .is_ok_and(|l| &l.tbs_cert_list.issuer == cert.tbs_certificate().issuer())
+                })
+                .cloned(),
+        }
     }
 }
 

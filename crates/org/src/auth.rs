@@ -51,7 +51,8 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
 /// The rule a new password must meet: 10 to 1024 characters, not blank, not the user name, not
 /// a common password, at least five different characters.
 pub fn check_password(password: &str, username: &str) -> Result<()> {
-    const COMMON: &[&str] = &["1234567890", "12345678910", "0123456789", "password123", "matkhau123", "qwertyuiop", "abcdefghij", "1111111111", "kyso-demo1"];
+    const COMMON: &[&str] =
+        &["1234567890", "12345678910", "0123456789", "password123", "matkhau123", "qwertyuiop", "abcdefghij", "1111111111", "kyso-demo1"];
     let n = password.chars().count();
     let weak = |r| Err(OrgError::WeakPassword(r));
     if n > 1024 {
@@ -144,7 +145,11 @@ pub async fn login(
             .map(|r| r.try_get(0))
             .transpose()?;
         if let Some(until) = until.filter(|u| *u > now) {
-            return Err(if subject.starts_with("user:") { OrgError::AccountLocked { until } } else { OrgError::AddressThrottled { until } });
+            return Err(if subject.starts_with("user:") {
+                OrgError::AccountLocked { until }
+            } else {
+                OrgError::AddressThrottled { until }
+            });
         }
     }
     let row = sqlx::query(
@@ -168,29 +173,46 @@ pub async fn login(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let detail = if actor == "unknown" { serde_json::json!({"address": address}) } else { serde_json::json!({"address": address, "username": username}) };
+        let detail = if actor == "unknown" {
+            serde_json::json!({"address": address})
+        } else {
+            serde_json::json!({"address": address, "username": username})
+        };
         crate::append(&mut tx, &actor, "login_failed", None, home_org.as_deref(), detail).await?;
         let since = now - throttle.window_secs;
-        for (subject, column, limit) in
-            [(format!("user:{username}"), "username", throttle.account_failures), (format!("addr:{address}"), "address", throttle.address_failures)]
-        {
+        for (subject, column, limit) in [
+            (format!("user:{username}"), "username", throttle.account_failures),
+            (format!("addr:{address}"), "address", throttle.address_failures),
+        ] {
             if subject.starts_with("user:") && actor == "unknown" {
                 continue;
             }
             let value = if column == "username" { username } else { address };
-            let failures: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM login_failures WHERE {column} = $1 AND at > $2")))
-                .bind(value)
-                .bind(since)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+            let failures: i64 =
+                sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM login_failures WHERE {column} = $1 AND at > $2")))
+                    .bind(value)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
             if failures >= limit {
                 let until = now + throttle.lockout_secs;
                 sqlx::query("DELETE FROM lockouts WHERE subject = $1").bind(&subject).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO lockouts (subject, until_at) VALUES ($1, $2)").bind(&subject).bind(until).execute(&mut *tx).await?;
-                let action = if column == "username" { "account_locked" } else { "address_throttled" };
-                crate::append(&mut tx, &actor, action, None, home_org.as_deref(), serde_json::json!({"failures": failures, "until": until, "address": address}))
+                sqlx::query("INSERT INTO lockouts (subject, until_at) VALUES ($1, $2)")
+                    .bind(&subject)
+                    .bind(until)
+                    .execute(&mut *tx)
                     .await?;
+                let action = if column == "username" { "account_locked" } else { "address_throttled" };
+                crate::append(
+                    &mut tx,
+                    &actor,
+                    action,
+                    None,
+                    home_org.as_deref(),
+                    serde_json::json!({"failures": failures, "until": until, "address": address}),
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -215,7 +237,15 @@ pub async fn login(
         .await?;
     sqlx::query("DELETE FROM login_failures WHERE username = $1").bind(username).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM lockouts WHERE subject = $1").bind(format!("user:{username}")).execute(&mut *tx).await?;
-    crate::append(&mut tx, &actor, "login", None, home_org.as_deref(), serde_json::json!({"address": address, "kind": if kind == SessionKind::Web { "web" } else { "api" }})).await?;
+    crate::append(
+        &mut tx,
+        &actor,
+        "login",
+        None,
+        home_org.as_deref(),
+        serde_json::json!({"address": address, "kind": if kind == SessionKind::Web { "web" } else { "api" }}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Session { token, expires_at, user_id, username: username.to_string(), full_name: row.try_get(2)?, csrf })
 }
@@ -289,7 +319,11 @@ pub async fn logout(store: &Store, actor: &Actor, token: &str) -> Result<()> {
             crate::record(&mut tx, actor, "logout", None, actor.home_org(), serde_json::json!({})).await?;
         }
         Principal::Client { id, org_id, .. } => {
-            sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(tx.now()).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(tx.now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             crate::record(&mut tx, actor, "client_revoked", None, Some(org_id), serde_json::json!({"by": "logout"})).await?;
         }
     }
@@ -308,14 +342,24 @@ pub struct NewClient {
 }
 
 /// An administrator registers ministry software for their unit (or one below it).
-pub async fn create_client(store: &Store, actor: &Actor, name: &str, org_id: &str, scopes: &[String], valid_days: i64) -> Result<NewClient> {
+pub async fn create_client(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    org_id: &str,
+    scopes: &[String],
+    valid_days: i64,
+) -> Result<NewClient> {
     actor.require_user()?;
     let name = crate::text::line(name, "name", 200)?;
     if !(1..=3650).contains(&valid_days) {
         return Err(OrgError::Invalid { field: "valid_days", rule: InputRule::OutOfRange { min: 1, max: 3650 } });
     }
     if scopes.is_empty() || scopes.len() > SCOPES.len() {
-        return Err(OrgError::Invalid { field: "scopes", rule: InputRule::Format("one or more of documents:read, documents:submit, verify, audit:read") });
+        return Err(OrgError::Invalid {
+            field: "scopes",
+            rule: InputRule::Format("one or more of documents:read, documents:submit, verify, audit:read"),
+        });
     }
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
         return Err(OrgError::Invalid { field: "scopes", rule: InputRule::Unknown(bad.chars().take(64).collect()) });
@@ -332,17 +376,27 @@ pub async fn create_client(store: &Store, actor: &Actor, name: &str, org_id: &st
     let id = new_id();
     let mut tx = store.db.write().await?;
     let expires_at = tx.now() + valid_days * 86_400;
-    sqlx::query("INSERT INTO api_clients (id, name, org_id, token_sha256, scopes, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(&id)
-        .bind(&name)
-        .bind(org_id)
-        .bind(&stored)
-        .bind(scopes.join(" "))
-        .bind(expires_at)
-        .bind(tx.now())
-        .execute(&mut *tx)
-        .await?;
-    crate::record(&mut tx, actor, "client_created", None, Some(org_id), serde_json::json!({"client": name, "scopes": scopes, "valid_days": valid_days})).await?;
+    sqlx::query(
+        "INSERT INTO api_clients (id, name, org_id, token_sha256, scopes, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&name)
+    .bind(org_id)
+    .bind(&stored)
+    .bind(scopes.join(" "))
+    .bind(expires_at)
+    .bind(tx.now())
+    .execute(&mut *tx)
+    .await?;
+    crate::record(
+        &mut tx,
+        actor,
+        "client_created",
+        None,
+        Some(org_id),
+        serde_json::json!({"client": name, "scopes": scopes, "valid_days": valid_days}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(NewClient { id, name, org_id: org_id.to_string(), scopes: scopes.to_vec(), token, expires_at })
 }
@@ -361,7 +415,9 @@ pub struct ClientInfo {
 pub async fn list_clients(store: &Store, actor: &Actor) -> Result<Vec<ClientInfo>> {
     actor.require_user()?;
     let tree = OrgTree::load(&store.db.pool).await?;
-    let rows = sqlx::query("SELECT id, name, org_id, scopes, expires_at, revoked_at FROM api_clients ORDER BY name").fetch_all(&store.db.pool).await?;
+    let rows = sqlx::query("SELECT id, name, org_id, scopes, expires_at, revoked_at FROM api_clients ORDER BY name")
+        .fetch_all(&store.db.pool)
+        .await?;
     let mut out = Vec::new();
     for r in &rows {
         let org_id: String = r.try_get(2)?;
@@ -394,7 +450,11 @@ pub async fn revoke_client(store: &Store, actor: &Actor, client_id: &str) -> Res
         return Err(OrgError::NotFound("API client"));
     }
     let mut tx = store.db.write().await?;
-    sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(tx.now()).bind(client_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(tx.now())
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?;
     crate::record(&mut tx, actor, "client_revoked", None, Some(&org_id), serde_json::json!({"client_id": client_id})).await?;
     tx.commit().await?;
     Ok(())

@@ -47,17 +47,27 @@ pub async fn create(store: &Store, actor: &Actor, to_username: &str, org_id: &st
     }
     let id = new_id();
     let mut tx = store.db.write().await?;
-    sqlx::query("INSERT INTO delegations (id, org_id, role, from_user, to_user, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(&id)
-        .bind(org_id)
-        .bind(role)
-        .bind(&me)
-        .bind(&to.id)
-        .bind(valid_until)
-        .bind(tx.now())
-        .execute(&mut *tx)
-        .await?;
-    crate::record(&mut tx, actor, "delegated", None, Some(org_id), serde_json::json!({"id": id, "to": to_username, "role": role, "valid_until": valid_until})).await?;
+    sqlx::query(
+        "INSERT INTO delegations (id, org_id, role, from_user, to_user, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(org_id)
+    .bind(role)
+    .bind(&me)
+    .bind(&to.id)
+    .bind(valid_until)
+    .bind(tx.now())
+    .execute(&mut *tx)
+    .await?;
+    crate::record(
+        &mut tx,
+        actor,
+        "delegated",
+        None,
+        Some(org_id),
+        serde_json::json!({"id": id, "to": to_username, "role": role, "valid_until": valid_until}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Delegation {
         id,
@@ -116,8 +126,20 @@ pub async fn revoke(store: &Store, actor: &Actor, id: &str) -> Result<()> {
         return Err(OrgError::NotFound("delegation"));
     }
     let mut tx = store.db.write().await?;
-    sqlx::query("UPDATE delegations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(tx.now()).bind(id).execute(&mut *tx).await?;
-    crate::record(&mut tx, actor, "delegation_revoked", None, Some(&d.org_id), serde_json::json!({"id": id, "to": d.to_username, "role": d.role})).await?;
+    sqlx::query("UPDATE delegations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(tx.now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    crate::record(
+        &mut tx,
+        actor,
+        "delegation_revoked",
+        None,
+        Some(&d.org_id),
+        serde_json::json!({"id": id, "to": d.to_username, "role": d.role}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -34,7 +34,11 @@ pub fn check_id_number(value: &str) -> Result<String> {
     let v: String = value.trim().chars().filter(|c| *c != ' ').collect();
     let digits = v.chars().filter(char::is_ascii_digit).count();
     let ok = (9..=14).contains(&v.len()) && (9..=13).contains(&digits) && v.chars().all(|c| c.is_ascii_digit() || c == '-');
-    if ok { Ok(v) } else { Err(OrgError::Invalid { field: "id_number", rule: InputRule::Format("9 to 13 digits (CMND, CCCD or tax code)") }) }
+    if ok {
+        Ok(v)
+    } else {
+        Err(OrgError::Invalid { field: "id_number", rule: InputRule::Format("9 to 13 digits (CMND, CCCD or tax code)") })
+    }
 }
 
 fn check_memberships(actor: &Actor, tree: &OrgTree, memberships: &[(String, String)]) -> Result<()> {
@@ -98,7 +102,15 @@ pub async fn create(store: &Store, actor: &Actor, p: NewPerson<'_>) -> Result<Pe
         }
     }
     let roles: Vec<serde_json::Value> = memberships.iter().map(|(o, r)| serde_json::json!({"org_id": o, "role": r})).collect();
-    crate::record(&mut tx, actor, "user_created", None, Some(&memberships[0].0), serde_json::json!({"username": p.username, "memberships": roles})).await?;
+    crate::record(
+        &mut tx,
+        actor,
+        "user_created",
+        None,
+        Some(&memberships[0].0),
+        serde_json::json!({"username": p.username, "memberships": roles}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Person { id, username: p.username.to_string(), full_name, id_number, disabled: false, memberships })
 }
@@ -122,7 +134,10 @@ pub async fn by_username(store: &Store, username: &str) -> Result<Option<Person>
 }
 
 pub async fn memberships_of(store: &Store, user_id: &str) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id, role").bind(user_id).fetch_all(&store.db.pool).await?;
+    let rows = sqlx::query("SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id, role")
+        .bind(user_id)
+        .fetch_all(&store.db.pool)
+        .await?;
     Ok(rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>()?)
 }
 
@@ -212,7 +227,11 @@ pub async fn update(store: &Store, actor: &Actor, username: &str, change: Person
         changed.push("full_name");
     }
     if let Some(v) = &id_number {
-        sqlx::query("UPDATE users SET id_number = $1 WHERE id = $2").bind(Some(v).filter(|v| !v.is_empty())).bind(&person.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET id_number = $1 WHERE id = $2")
+            .bind(Some(v).filter(|v| !v.is_empty()))
+            .bind(&person.id)
+            .execute(&mut *tx)
+            .await?;
         changed.push("id_number");
     }
     if let Some(h) = &hash {
@@ -241,7 +260,8 @@ pub async fn update(store: &Store, actor: &Actor, username: &str, change: Person
         changed.push(if d { "disabled" } else { "enabled" });
     }
     let org = person.memberships.first().map(|m| m.0.clone());
-    crate::record(&mut tx, actor, "user_changed", None, org.as_deref(), serde_json::json!({"username": username, "changed": changed})).await?;
+    crate::record(&mut tx, actor, "user_changed", None, org.as_deref(), serde_json::json!({"username": username, "changed": changed}))
+        .await?;
     tx.commit().await?;
     by_username(store, username).await?.ok_or(OrgError::NotFound("user"))
 }

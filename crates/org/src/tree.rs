@@ -188,7 +188,13 @@ mod tests {
 
     #[test]
     fn subtrees_and_ancestors() {
-        let t = OrgTree::new(vec![org("so", None), org("phong", Some("so")), org("a", Some("phong")), org("b", Some("phong")), org("g", Some("a"))]);
+        let t = OrgTree::new(vec![
+            org("so", None),
+            org("phong", Some("so")),
+            org("a", Some("phong")),
+            org("b", Some("phong")),
+            org("g", Some("a")),
+        ]);
         let mut sub: Vec<&str> = t.subtree("phong").iter().map(|o| o.id.as_str()).collect();
         sub.sort();
         assert_eq!(sub, ["a", "b", "g", "phong"]);

@@ -15,4 +15,7 @@ pub mod tsp;
 
 pub use cms_build::CertChain;
 pub use error::{Error, Result};
-pub use pdf_sign::{Approval, PdfSignOptions, Prepared, SubFilter, add_document_timestamp, approval_options, prepare, sign_detached, sign_pdf};
+pub use pdf_sign::{
+    Approval, PdfSignOptions, Prepared, SubFilter, add_document_timestamp, approval_options, prepare, sign_detached, sign_pdf,
+    vietnam_signing_time,
+};

@@ -58,6 +58,15 @@ pub struct PdfSignOptions {
     pub identity_note: Option<String>,
 }
 
+/// The signing time `unix` in Vietnam time, as a PDF date (for `/M`) and as people read it (for
+/// the visible stamp).
+pub fn vietnam_signing_time(unix: i64) -> (Object, String) {
+    let t = kyso_clock::CivilTime::vietnam(unix);
+    let date =
+        kyso_pdf::fields::pdf_date(t.year, t.month, t.day, t.hour, t.minute, t.second, (kyso_clock::VIETNAM_OFFSET_SECS / 60) as i32);
+    (date, t.display())
+}
+
 /// What one approval stage's signature says beside the key.
 #[derive(Clone, Debug)]
 pub struct Approval {
@@ -73,7 +82,13 @@ pub struct Approval {
 /// The options of an approval signature: PAdES, into the stage's (pre-made, locked) field, with a
 /// visible stamp naming the signer, the time and the reason. `signing_time` is the PDF date and
 /// `time_display` the same time as people read it (the core reads no clock).
-pub fn approval_options(approval: &Approval, chain: &CertChain, algorithm: SignatureAlgorithm, signing_time: Object, time_display: &str) -> PdfSignOptions {
+pub fn approval_options(
+    approval: &Approval,
+    chain: &CertChain,
+    algorithm: SignatureAlgorithm,
+    signing_time: Object,
+    time_display: &str,
+) -> PdfSignOptions {
     PdfSignOptions {
         subfilter: SubFilter::Pades,
         algorithm,

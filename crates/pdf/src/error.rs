@@ -27,6 +27,8 @@ pub enum Error {
     Field(String),
     #[error("the signature ({needed} bytes) does not fit the reserved space ({reserved} bytes)")]
     SignatureTooLarge { needed: usize, reserved: usize },
+    #[error("the work on the PDF was stopped (the request was cancelled or ran out of time)")]
+    Interrupted,
     #[error("page {0} does not exist (the document has {1} pages)")]
     NoSuchPage(usize, usize),
 }

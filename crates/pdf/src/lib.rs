@@ -19,5 +19,5 @@ pub use error::{Error, Result};
 pub use fields::{AppearanceSpec, DocMdp, FieldInfo, FieldLock, Placement, SignatureRequest, ValidationData};
 pub use object::{Dict, ObjRef, Object, Stream, StringStyle};
 pub use open::{UpdateSource, open_for_update};
-pub use reader::{Document, XrefDisagreement, XrefKind};
+pub use reader::{Document, Interrupt, XrefDisagreement, XrefKind};
 pub use writer::{PreparedSignature, Update};

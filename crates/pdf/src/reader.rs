@@ -56,7 +56,13 @@ pub struct Document<R> {
     xref_disagreements: Vec<XrefDisagreement>,
     objstm_cache: HashMap<u32, std::rc::Rc<Vec<(u32, usize)>>>,
     objstm_data: HashMap<u32, std::rc::Rc<Vec<u8>>>,
+    /// Asked before every object is read: true stops the work (the client hung up, a deadline
+    /// passed, the server is shutting down).
+    interrupt: Option<Interrupt>,
 }
+
+/// A check that long work calls between steps; `true` means stop.
+pub type Interrupt = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// One object that readers of a hybrid-reference file would see differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +97,7 @@ impl<R: Read + Seek> Document<R> {
             xref_disagreements: Vec::new(),
             objstm_cache: HashMap::new(),
             objstm_data: HashMap::new(),
+            interrupt: None,
         };
         doc.read_header()?;
         match doc.read_xref_chain() {
@@ -697,7 +704,16 @@ impl<R: Read + Seek> Document<R> {
         }
     }
 
+    /// Makes every later object read ask `interrupt` first, and stop with
+    /// [`Error::Interrupted`] when it says so.
+    pub fn set_interrupt(&mut self, interrupt: Option<Interrupt>) {
+        self.interrupt = interrupt;
+    }
+
     fn get_inner(&mut self, r: ObjRef, load_stream: bool) -> Result<Object> {
+        if self.interrupt.as_ref().is_some_and(|stop| stop()) {
+            return Err(Error::Interrupted);
+        }
         match self.xref.get(&r.num).copied() {
             None | Some(XrefEntry::Free) => Ok(Object::Null),
             Some(XrefEntry::InFile { offset, generation }) => {

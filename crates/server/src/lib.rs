@@ -1,32 +1,28 @@
-//! `kyso-server`: the signing service. Organisations as a tree, people with roles, approval chains
-//! from templates, documents with versions, REST over axum, SQLite or PostgreSQL, content-addressed
-//! blobs on disk and a hash-chained audit trail. This is the only crate that knows HTTP.
-//!
-//! Async at the edge, blocking in the middle: handlers read and write the database; the PDF and
-//! key work (files, HSM calls, remote providers) runs on tokio's blocking pool.
+//! `kyso-server`: the HTTP edge of Kyso. `app(state)` is the router: the REST API (`api/`, one
+//! file per resource) and, beside it, the web pages; both are thin layers over the domain crates
+//! (`kyso-org`, `kyso-workflow`, `kyso-signers`, `kyso-store`), which know no HTTP. This crate
+//! maps outcomes to statuses and bilingual messages in one place (`http::error`) and adds the
+//! security layer every answer passes through.
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod audit;
-pub mod auth;
-pub mod blobs;
-pub mod clock;
-pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod error;
-pub mod signing;
-pub mod workflow;
+pub mod http;
 
-use std::collections::HashMap;
+use kyso_clock::{Clock, SystemClock};
+use kyso_store::{BlobStore, CpuQueue, Db, Store, redact};
+use kyso_workflow::{Cancel, Workflow};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How the server is set up (`kyso serve` flags).
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// Blobs, the default SQLite database and demo keys live here.
+    /// Blobs, the default SQLite database and the demo's key store live here.
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default: SQLite in `data_dir`.
     pub database_url: Option<String>,
@@ -37,9 +33,19 @@ pub struct Config {
     /// Refuse to sign when the signer's revocation status cannot be checked (otherwise: a
     /// warning in the log and the audit entry).
     pub require_revocation: bool,
-    /// `s3://BUCKET`: keep blobs in an S3-compatible store (AWS_* variables configure it); the
-    /// data folder is then a cache.
+    /// `s3://BUCKET`: keep blobs in an S3-compatible store (AWS_* variables configure it).
     pub blob_store: Option<String>,
+    /// The operator's `kyso.toml`: key sources (HSM tokens, providers, the key store).
+    pub key_config: Option<PathBuf>,
+    /// CRL files for signing-time checks and long-term data where the CA cannot be reached.
+    pub crl_files: Vec<PathBuf>,
+    /// How long a validation may run before it is stopped.
+    pub work_deadline: Duration,
+    /// Cookies get `Secure` (the server is behind TLS).
+    pub secure_cookies: bool,
+    /// The demo: its key store's key in the data folder, the test PKI's root trusted and its
+    /// CRLs used (needs the `demo` feature).
+    pub demo: bool,
 }
 
 impl Config {
@@ -51,11 +57,15 @@ impl Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("database {url}: {source}")]
-    Database { url: String, source: sqlx::Error },
+    Database { url: String, source: kyso_store::StoreError },
     #[error("data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("trust anchor {path}: {message}")]
     TrustAnchor { path: PathBuf, message: String },
+    #[error("CRL file {path}: {message}")]
+    Crl { path: PathBuf, message: String },
+    #[error("key configuration: {0}")]
+    KeyConfig(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("blob store: {0}")]
@@ -68,45 +78,35 @@ pub enum ServeError {
 
 /// What every handler shares.
 pub struct AppState {
-    pub db: db::Db,
-    pub blobs: blobs::BlobStore,
+    pub store: Arc<Store>,
+    pub workflow: Arc<Workflow>,
     pub config: Config,
     pub trust_anchors: Vec<x509_cert::Certificate>,
-    /// Opened signing keys by user id: a token login or a key parse happens once.
-    pub keys: Mutex<HashMap<String, Arc<signing::SignerKey>>>,
-    /// Striped per-document locks: one signature at a time per document, in this process. Many
-    /// stripes, so that unrelated documents rarely share one (with 64, fifty signatures in flight
-    /// collided half the time and waited for each other).
-    pub document_locks: Vec<tokio::sync::Mutex<()>>,
-    /// Signing-time OCSP/CRL answers, kept as long as they hold.
-    pub revocation: kyso_ltv::RevocationCache,
-    /// One permit per core for CPU-bound work (signing with a local key, validation, password
-    /// hashing); see [`AppState::run_cpu`].
-    cpu_slots: tokio::sync::Semaphore,
-    /// Signatures waiting to be committed together.
-    pub(crate) signature_queue: api::SignatureQueue,
+    pub throttle: kyso_org::auth::Throttle,
+    /// Set when the server is asked to stop: long work in progress stops at its next check.
+    pub shutdown: Cancel,
 }
 
 impl AppState {
     pub async fn open(config: Config) -> Result<Arc<AppState>, ServeError> {
+        Self::open_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<AppState>, ServeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir { path: config.data_dir.clone(), source })?;
         let url = config.database_url();
-        let db = db::Db::connect(&url).await.map_err(|source| ServeError::Database { url: redact(&url), source })?;
-        // Asynchronous approvals do not survive a restart; nothing of theirs was committed.
-        let interrupted = serde_json::json!({"error": {"code": "interrupted", "message": "the server restarted before the signature was confirmed; nothing was signed: approve again", "message_vi": "máy chủ khởi động lại trước khi chữ ký được xác nhận; chưa ký gì: hãy phê duyệt lại"}});
-        sqlx::query("UPDATE operations SET state = 'failed', result = $1, finished_at = $2 WHERE state = 'pending'")
-            .bind(interrupted.to_string())
-            .bind(db::now())
-            .execute(&db.pool)
-            .await
-            .map_err(|source| ServeError::Database { url: redact(&url), source })?;
-        let mut blobs = blobs::BlobStore::open(config.data_dir.join("blobs"))
+        let db = Db::connect(&url, clock).await.map_err(|source| ServeError::Database { url: redact(&url), source })?;
+        let mut blobs = BlobStore::open(config.data_dir.join("blobs"))
             .map_err(|source| ServeError::DataDir { path: config.data_dir.join("blobs"), source })?;
         if let Some(spec) = &config.blob_store {
             let bucket =
                 spec.strip_prefix("s3://").ok_or_else(|| ServeError::BlobStore(format!("{spec}: only s3://BUCKET is supported")))?;
-            blobs = blobs.with_remote(blobs::s3_from_env(bucket.trim_end_matches('/')).map_err(ServeError::BlobStore)?);
+            blobs = blobs.with_s3(bucket.trim_end_matches('/')).map_err(ServeError::BlobStore)?;
         }
+        let store = Arc::new(Store { db, blobs, cpu: CpuQueue::for_this_machine() });
+        let interrupted = crate::api::operations::interrupted_result().to_string();
+        kyso_workflow::operations::interrupt_pending(&store, &interrupted).await.map_err(|e| ServeError::Demo(e.to_string()))?;
+        kyso_store::idempotency::release_abandoned(&store.db).await.map_err(|source| ServeError::Database { url: redact(&url), source })?;
         let mut trust_anchors = Vec::new();
         for path in &config.trust_anchors {
             let bytes = std::fs::read(path).map_err(|e| ServeError::TrustAnchor { path: path.clone(), message: e.to_string() })?;
@@ -115,53 +115,56 @@ impl AppState {
                     .map_err(|e| ServeError::TrustAnchor { path: path.clone(), message: e.to_string() })?,
             );
         }
-        Ok(Arc::new(AppState {
-            db,
-            blobs,
-            config,
-            trust_anchors,
-            keys: Mutex::new(HashMap::new()),
-            document_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(),
-            revocation: kyso_ltv::RevocationCache::new(std::time::Duration::from_secs(3600)),
-            signature_queue: Default::default(),
-            cpu_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
-        }))
-    }
-
-    /// Runs CPU-bound work on the blocking pool, at most one job per core at a time. Fifty
-    /// signatures computed at once would share the cores round-robin with the database writer
-    /// and stretch every commit (which holds the write lock) fiftyfold; queued here instead, the
-    /// writer gets a core when it needs one. Work that waits on a person or the network (a
-    /// remote key) does not belong here.
-    pub async fn run_cpu<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
-        let _permit = self.cpu_slots.acquire().await.expect("the CPU semaphore is never closed");
-        tokio::task::spawn_blocking(work).await
-    }
-
-    pub fn document_lock_index(&self, document_id: &str) -> usize {
-        document_id.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.document_locks.len()
+        let mut crls = Vec::new();
+        for path in &config.crl_files {
+            crls.push(std::fs::read(path).map_err(|e| ServeError::Crl { path: path.clone(), message: e.to_string() })?);
+        }
+        #[cfg(feature = "demo")]
+        if config.demo {
+            crls.extend(demo::CRLS.iter().map(|c| c.to_vec()));
+            trust_anchors
+                .extend(kyso_pades::certinfo::parse_certificates(demo::ROOT.as_bytes()).map_err(|e| ServeError::Demo(e.to_string()))?);
+        }
+        let (key_config, mut kek) = match &config.key_config {
+            Some(path) => {
+                let c = kyso_keyring::config::Config::load(path).map_err(|e| ServeError::KeyConfig(format!("{e:#}")))?;
+                let kek = c.keystore.as_ref().map(|k| k.key()).transpose().map_err(|e| ServeError::KeyConfig(format!("{e:#}")))?;
+                (c, kek)
+            }
+            None => (kyso_keyring::config::Config::default(), None),
+        };
+        #[cfg(feature = "demo")]
+        if config.demo && kek.is_none() {
+            kek = Some(demo::kek(&config.data_dir).map_err(|source| ServeError::DataDir { path: config.data_dir.clone(), source })?);
+        }
+        let signers = Arc::new(kyso_signers::Registry::new(key_config, kek));
+        let gate =
+            Arc::new(kyso_ltv::RevocationGate::new(kyso_ltv::LocalCrls::new(crls), config.require_revocation, Duration::from_secs(10)));
+        let workflow = Workflow::new(store.clone(), signers, gate);
+        Ok(Arc::new(AppState { store, workflow, config, trust_anchors, throttle: Default::default(), shutdown: Cancel::default() }))
     }
 }
 
-/// A database URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+/// The router: the REST API and the web pages, behind the security layer.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    axum::Router::new()
+        .merge(api::routes())
+        .fallback(http::security::not_found)
+        .method_not_allowed_fallback(http::security::method_not_allowed)
+        // JSON bodies are small; uploads stream past this limit with their own (see `Upload`).
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(http::security::layer))
+        .with_state(state)
 }
 
 /// Runs the server until Ctrl-C or SIGTERM. With `demo`, seeds an empty database first.
 pub async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     let state = AppState::open(config).await?;
     if demo {
+        #[cfg(feature = "demo")]
         demo::seed(&state).await.map_err(|e| ServeError::Demo(e.to_string()))?;
+        #[cfg(not(feature = "demo"))]
+        return Err(ServeError::Demo("this build has no demo data (build kyso-cli with its default `demo` feature)".into()));
     }
     let addr = state.config.listen;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
@@ -169,8 +172,24 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     tracing::info!(address = %local, database = %redact(&state.config.database_url()), "kyso serve listening");
     // Tests and scripts read this line to find a port chosen by the system (--listen 127.0.0.1:0).
     println!("listening on http://{local}");
-    axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let shutdown = state.shutdown.clone();
+    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Work in progress stops at its next check; connections get a few seconds to finish.
+        shutdown.cancel();
+    });
+    let stopping = state_shutdown_watch();
+    tokio::select! {
+        r = server => r?,
+        _ = stopping => tracing::warn!("connections did not finish in time; stopping anyway"),
+    }
     Ok(())
+}
+
+/// Resolves a fixed time after the shutdown signal: the bound on a graceful stop.
+async fn state_shutdown_watch() {
+    shutdown_signal().await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
 }
 
 async fn shutdown_signal() {
@@ -204,42 +223,4 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 pub fn serve_blocking(config: Config, demo: bool) -> Result<(), ServeError> {
     init_logging();
     runtime()?.block_on(serve(config, demo))
-}
-
-/// `kyso audit verify`: checks the hash chain of the audit trail.
-pub fn audit_verify_blocking(database_url: &str, checkpoints: &[audit::Checkpoint]) -> Result<audit::Verdict, ServeError> {
-    runtime()?.block_on(async {
-        let db = db::Db::connect(database_url).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
-        audit::verify_with_checkpoints(&db.pool, checkpoints)
-            .await
-            .map_err(|source| ServeError::Database { url: redact(database_url), source })
-    })
-}
-
-/// `kyso audit export`: every entry as one JSON line, in order, for auditors to keep. Returns
-/// the last entry as a checkpoint (none for an empty trail).
-pub fn audit_export_blocking(database_url: &str, out: &mut dyn std::io::Write) -> Result<Option<audit::Checkpoint>, ServeError> {
-    runtime()?.block_on(async {
-        let db = db::Db::connect(database_url).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
-        let mut last_entry: Option<audit::Checkpoint> = None;
-        loop {
-            let after = last_entry.as_ref().map_or(0, |c| c.seq);
-            let page =
-                audit::entries(&db.pool, after, 1000).await.map_err(|source| ServeError::Database { url: redact(database_url), source })?;
-            let Some(last) = page.last() else { return Ok(last_entry) };
-            last_entry = Some(audit::Checkpoint { seq: last.seq, hash: last.hash.clone() });
-            for e in &page {
-                writeln!(out, "{}", serde_json::to_string(e).expect("audit entries serialise"))?;
-            }
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://kyso:s3cret@127.0.0.1/kyso"), "postgres://kyso:***@127.0.0.1/kyso");
-        assert_eq!(super::redact("sqlite:///tmp/k.db"), "sqlite:///tmp/k.db");
-    }
 }

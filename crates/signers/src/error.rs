@@ -28,7 +28,9 @@ pub enum SignersError {
     #[error("your key has not been confirmed yet: confirm it once (it signs a challenge) before signing documents")]
     NotConfirmed,
     /// The key now presents another certificate than the one registered for the person.
-    #[error("the key now presents a different certificate ({found}) from the one registered ({registered}): signing refused until an administrator assigns it again")]
+    #[error(
+        "the key now presents a different certificate ({found}) from the one registered ({registered}): signing refused until an administrator assigns it again"
+    )]
     CertificateReplaced { registered: String, found: String },
     #[error("the stored key cannot be decrypted: the key-encryption key is wrong or the record was altered")]
     KeystoreCorrupt,

@@ -155,24 +155,34 @@ impl Registry {
                 }
                 let (uri, pin) = self.config.hsm_key(name, object).map_err(|e| SignersError::Unusable(e.to_string()))?;
                 let module = self.module(uri.module_path.as_deref().unwrap_or_default())?;
-                let key = kyso_keys_pkcs11::Pkcs11Key::open(module, &uri, Some(pin)).map_err(|e| SignersError::Unusable(format!("HSM \"{name}\", object \"{object}\": {e}")))?;
+                let key = kyso_keys_pkcs11::Pkcs11Key::open(module, &uri, Some(pin))
+                    .map_err(|e| SignersError::Unusable(format!("HSM \"{name}\", object \"{object}\": {e}")))?;
                 let der = key.certificate().map(<[u8]>::to_vec).ok_or_else(|| {
-                    SignersError::Unusable(format!("HSM \"{name}\", object \"{object}\": the token holds no certificate beside the key (kyso keys import-cert)"))
+                    SignersError::Unusable(format!(
+                        "HSM \"{name}\", object \"{object}\": the token holds no certificate beside the key (kyso keys import-cert)"
+                    ))
                 })?;
-                let chain = CertChain::new(certinfo::parse_certificates(&der).map_err(|e| SignersError::Unusable(e.to_string()))?)
-                    .map_err(|e| SignersError::Unusable(e.to_string()))?;
+                let mut certs = certinfo::parse_certificates(&der).map_err(|e| SignersError::Unusable(e.to_string()))?;
+                if let Some(path) = self.config.hsm.get(name).and_then(|h| h.chain.as_ref()) {
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| SignersError::Unusable(format!("HSM \"{name}\": the chain file the operator named: {e}")))?;
+                    certs.extend(certinfo::parse_certificates(&bytes).map_err(|e| SignersError::Unusable(e.to_string()))?);
+                }
+                let chain = CertChain::new(certs).map_err(|e| SignersError::Unusable(e.to_string()))?;
                 Ok((Arc::new(key), chain, false))
             }
             "provider" => {
                 if !self.config.provider.contains_key(name) {
                     return Err(SignersError::UnknownSource(format!("no provider named \"{name}\" is declared by the operator")));
                 }
-                let (key, ders) = self.config.open(name, object, None).map_err(|e| SignersError::Unusable(format!("provider \"{name}\": {e:#}")))?;
+                let (key, ders) =
+                    self.config.open(name, object, None).map_err(|e| SignersError::Unusable(format!("provider \"{name}\": {e:#}")))?;
                 let mut certs = Vec::new();
                 for d in &ders {
                     certs.extend(certinfo::parse_certificates(d).map_err(|e| SignersError::Unusable(e.to_string()))?);
                 }
-                let chain = CertChain::new(certs).map_err(|e| SignersError::Unusable(format!("provider \"{name}\" returned no certificate: {e}")))?;
+                let chain = CertChain::new(certs)
+                    .map_err(|e| SignersError::Unusable(format!("provider \"{name}\" returned no certificate: {e}")))?;
                 Ok((Arc::from(key), chain, true))
             }
             other => Err(SignersError::UnknownSource(format!("unknown key source {other}"))),
@@ -183,7 +193,14 @@ impl Registry {
     /// must belong to the person, unless `override_reason` says why it is accepted anyway (audited,
     /// and carried in every signature it makes); a local key proves possession now, a remote one
     /// when its holder confirms it ([`Registry::confirm`]).
-    pub async fn assign(self: &Arc<Self>, store: &Store, actor: &Actor, username: &str, source: KeySource, override_reason: Option<&str>) -> Result<KeyInfo> {
+    pub async fn assign(
+        self: &Arc<Self>,
+        store: &Store,
+        actor: &Actor,
+        username: &str,
+        source: KeySource,
+        override_reason: Option<&str>,
+    ) -> Result<KeyInfo> {
         let person = kyso_org::people::administered(store, actor, username).await?;
         let override_reason = override_reason.map(|r| kyso_org::text::paragraph(r, "override_reason", 500)).transpose()?;
         if matches!(source, KeySource::Keystore { .. } | KeySource::Pkcs8 { .. }) && self.kek.is_none() {
@@ -205,7 +222,8 @@ impl Registry {
                     Ok((o, name, credential, None))
                 }
                 KeySource::Keystore { pkcs12, password } => {
-                    let (der, certs) = SoftwareKey::read_pkcs12(&pkcs12, &password).map_err(|e| SignersError::Unusable(format!("the PKCS#12 file: {e}")))?;
+                    let (der, certs) = SoftwareKey::read_pkcs12(&pkcs12, &password)
+                        .map_err(|e| SignersError::Unusable(format!("the PKCS#12 file: {e}")))?;
                     let mut chain = Vec::new();
                     for c in &certs {
                         chain.extend(certinfo::parse_certificates(c).map_err(|e| SignersError::Unusable(e.to_string()))?);
@@ -281,14 +299,27 @@ impl Registry {
             detail["mismatch"] = why.clone().into();
             detail["override_reason"] = reason.clone().into();
         }
-        kyso_org::record(&mut tx, actor, if identity == "override" { "key_assigned_with_override" } else { "key_assigned" }, None, person.memberships.first().map(|m| m.0.as_str()), detail).await?;
+        kyso_org::record(
+            &mut tx,
+            actor,
+            if identity == "override" { "key_assigned_with_override" } else { "key_assigned" },
+            None,
+            person.memberships.first().map(|m| m.0.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         self.forget(&person.id);
         self.info(store, &person.id).await?.ok_or(SignersError::NoKey)
     }
 
     /// Encrypts a software key for the store; the chain is ordered signer first.
-    fn keystore_entry(&self, user_id: &str, der: Vec<u8>, mut chain: Vec<Certificate>) -> Result<(Opened, String, String, Option<(String, String, String)>)> {
+    fn keystore_entry(
+        &self,
+        user_id: &str,
+        der: Vec<u8>,
+        mut chain: Vec<Certificate>,
+    ) -> Result<(Opened, String, String, Option<(String, String, String)>)> {
         let kek = self.kek.as_ref().ok_or(SignersError::NoKeystore)?;
         let key = SoftwareKey::from_pkcs8(&der, None).map_err(|e| SignersError::Unusable(e.to_string()))?;
         let spki = key.public_key_der().map_err(|e| SignersError::Unusable(e.to_string()))?;
@@ -353,8 +384,12 @@ impl Registry {
         if let Some(k) = self.opened.lock().expect("key cache lock").get(user_id) {
             return Ok(k.remote);
         }
-        let source: Option<String> =
-            sqlx::query("SELECT source FROM signer_keys WHERE user_id = $1").bind(user_id).fetch_optional(&store.db.pool).await?.map(|r| r.try_get(0)).transpose()?;
+        let source: Option<String> = sqlx::query("SELECT source FROM signer_keys WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&store.db.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
         Ok(source.as_deref() == Some("provider"))
     }
 
@@ -374,11 +409,13 @@ impl Registry {
     }
 
     async fn open_registered(self: &Arc<Self>, store: &Store, user_id: &str, require_confirmed: bool) -> Result<Arc<SignerKey>> {
-        let row = sqlx::query("SELECT source, source_name, object, cert_sha256, cert_pem, override_reason, proven_at FROM signer_keys WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&store.db.pool)
-            .await?
-            .ok_or(SignersError::NoKey)?;
+        let row = sqlx::query(
+            "SELECT source, source_name, object, cert_sha256, cert_pem, override_reason, proven_at FROM signer_keys WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&store.db.pool)
+        .await?
+        .ok_or(SignersError::NoKey)?;
         let (source, name, object, registered, pem): (String, String, String, String, String) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
         let note: Option<String> = row.try_get(5)?;
@@ -423,7 +460,15 @@ impl Registry {
         tokio::task::spawn_blocking(move || prove(k.as_ref(), &cert)).await.map_err(|e| SignersError::ProofFailed(e.to_string()))??;
         let mut tx = store.db.write().await?;
         sqlx::query("UPDATE signer_keys SET proven_at = $1 WHERE user_id = $2").bind(tx.now()).bind(&me).execute(&mut *tx).await?;
-        kyso_org::record(&mut tx, actor, "key_confirmed", None, actor.home_org(), serde_json::json!({"subject": certinfo::subject_common_name(key.chain.signer())})).await?;
+        kyso_org::record(
+            &mut tx,
+            actor,
+            "key_confirmed",
+            None,
+            actor.home_org(),
+            serde_json::json!({"subject": certinfo::subject_common_name(key.chain.signer())}),
+        )
+        .await?;
         tx.commit().await?;
         self.forget(&me);
         self.info(store, &me).await?.ok_or(SignersError::NoKey)
@@ -441,11 +486,15 @@ fn prove(key: &dyn SigningKey, cert: &Certificate) -> Result<()> {
     let mut challenge = [0u8; 32];
     getrandom::fill(&mut challenge).expect("the system random source works");
     let digest = DigestAlgorithm::Sha256.digest(&challenge);
-    let alg = SignatureAlgorithm::choose(key.kind(), DigestAlgorithm::Sha256, false).map_err(|e| SignersError::ProofFailed(e.to_string()))?;
+    let alg =
+        SignatureAlgorithm::choose(key.kind(), DigestAlgorithm::Sha256, false).map_err(|e| SignersError::ProofFailed(e.to_string()))?;
     let signature = key.sign_digest(alg, &digest).map_err(|e| SignersError::ProofFailed(e.to_string()))?;
     let spki = cert.tbs_certificate().subject_public_key_info().to_der().map_err(|e| SignersError::ProofFailed(e.to_string()))?;
-    kyso_keys::verify_digest(&spki, alg, &digest, &signature)
-        .map_err(|_| SignersError::ProofFailed("the key's signature does not verify with the certificate's public key: they do not belong together".into()))
+    kyso_keys::verify_digest(&spki, alg, &digest, &signature).map_err(|_| {
+        SignersError::ProofFailed(
+            "the key's signature does not verify with the certificate's public key: they do not belong together".into(),
+        )
+    })
 }
 
 #[allow(unused_imports)]

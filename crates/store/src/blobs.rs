@@ -63,6 +63,12 @@ impl BlobStore {
         self
     }
 
+    /// Keeps every blob in the S3-compatible bucket `bucket` too (AWS_* variables configure the
+    /// endpoint and credentials).
+    pub fn with_s3(self, bucket: &str) -> Result<Self, String> {
+        Ok(self.with_remote(s3_from_env(bucket)?))
+    }
+
     /// Makes sure the blob is in the local folder (fetching and checking it from the store).
     fn ensure_local(&self, sha256: &str) -> io::Result<PathBuf> {
         let path = self.path(sha256)?;

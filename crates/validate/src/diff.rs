@@ -96,7 +96,14 @@ fn differing_keys(old: &Dict, new: &Dict) -> Vec<String> {
 
 /// Judges every update after the revision ending at `signed_end`.
 /// `locked` says whether a FieldMDP lock of this signature freezes a field name.
-pub fn analyse(data: &[u8], signed_end: u64, revision_ends: &[u64], docmdp: Option<i64>, locked: &dyn Fn(&str) -> bool) -> Findings {
+pub fn analyse(
+    data: &[u8],
+    signed_end: u64,
+    revision_ends: &[u64],
+    docmdp: Option<i64>,
+    locked: &dyn Fn(&str) -> bool,
+    interrupt: Option<&kyso_pdf::Interrupt>,
+) -> Findings {
     let mut f = Findings::default();
     let later: Vec<u64> = revision_ends.iter().copied().filter(|e| *e > signed_end).collect();
     if later.is_empty() {
@@ -106,12 +113,17 @@ pub fn analyse(data: &[u8], signed_end: u64, revision_ends: &[u64], docmdp: Opti
         f.disallow(None, "không đọc được phiên bản đã ký".into(), "the signed revision cannot be read on its own".into());
         return f;
     };
+    prev.set_interrupt(interrupt.cloned());
     let signed_disagreements: HashSet<u32> = prev.xref_disagreements().iter().map(|d| d.object).collect();
     let signed_refs = referrers(&mut prev);
     let root_signed = prev.root_ref();
     let metadata = prev.catalog().ok().and_then(|c| c.get(b"Metadata").and_then(Object::as_ref));
     let info = prev.trailer().get(b"Info").and_then(Object::as_ref);
     for end in later {
+        if interrupt.is_some_and(|stop| stop()) {
+            f.disallow(None, "việc kiểm tra bị dừng".into(), "the analysis was stopped before it finished".into());
+            return f;
+        }
         let Ok(mut next) = Document::open(Cursor::new(&data[..end as usize])) else {
             f.disallow(
                 None,
@@ -120,6 +132,7 @@ pub fn analyse(data: &[u8], signed_end: u64, revision_ends: &[u64], docmdp: Opti
             );
             return f;
         };
+        next.set_interrupt(interrupt.cloned());
         f.changed = true;
         if next.repair_reason().is_some() {
             f.disallow(

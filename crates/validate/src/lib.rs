@@ -30,6 +30,19 @@ pub struct Context {
     pub trust_anchors: Vec<Certificate>,
     pub validation_time_unix: u64,
     pub online: Option<Box<dyn revocation::OnlineRevocation>>,
+    /// Asked as the work goes: `true` stops it with [`kyso_pdf::Error::Interrupted`].
+    pub interrupt: Option<kyso_pdf::Interrupt>,
+}
+
+impl Context {
+    /// Offline validation at `validation_time_unix` against `trust_anchors`.
+    pub fn offline(trust_anchors: Vec<Certificate>, validation_time_unix: u64) -> Self {
+        Context { trust_anchors, validation_time_unix, online: None, interrupt: None }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|stop| stop())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +82,7 @@ fn hex_val(b: u8) -> Option<u8> {
 /// Validates every signature of the PDF in `data`.
 pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
     let mut doc = Document::open(Cursor::new(data))?;
+    doc.set_interrupt(ctx.interrupt.clone());
     let ends = revision_ends(data);
     let certification = doc.certification_level().ok().flatten();
     let mut report = Report { revisions: doc.revisions().len().max(1), certification, signatures: Vec::new(), messages: Vec::new() };
@@ -96,6 +110,9 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
         .and_then(|p| p.get(b"DocMDP").and_then(Object::as_ref));
     let mut attached = std::collections::HashSet::new();
     for field in fields.into_iter().filter(|f| f.field_type.as_deref() == Some("Sig")) {
+        if ctx.interrupted() {
+            return Err(Error::Pdf(kyso_pdf::Error::Interrupted));
+        }
         let Some(sig_ref) = field.signature else { continue };
         attached.insert(sig_ref);
         let sig = match doc.resolve_dict(Some(&Object::Ref(sig_ref))) {
@@ -270,7 +287,7 @@ fn check_signature(
     // 2. The CMS (a document timestamp's token is judged on its own).
     if r.subfilter == "ETSI.RFC3161" {
         check_document_timestamp(&mut r, data, (a, b, end), &contents, ctx);
-        if r.intact && judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig) {
+        if r.intact && judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig, ctx) {
             let token = doc_timestamp_token(&contents);
             if let Some(t) = token.as_ref().and_then(|t| kyso_pades::tsp::verify_token(t, None).ok()) {
                 let at = t.info.gen_time().1.unwrap_or(ctx.validation_time_unix);
@@ -393,7 +410,7 @@ fn check_signature(
             }
         }
     }
-    if !judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig) {
+    if !judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig, ctx) {
         return r;
     }
     let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).cloned().collect();
@@ -433,9 +450,11 @@ fn judge_later_changes(
     docmdp: Option<i64>,
     doc: &mut Document<Cursor<&[u8]>>,
     sig: &kyso_pdf::Dict,
+    ctx: &Context,
 ) -> bool {
     let locks = field_locks(doc, sig);
-    let findings = diff::analyse(data, end, ends, docmdp, &|name: &str| locks.as_ref().is_some_and(|l| l.locks(name)));
+    let findings =
+        diff::analyse(data, end, ends, docmdp, &|name: &str| locks.as_ref().is_some_and(|l| l.locks(name)), ctx.interrupt.as_ref());
     r.modifications = if findings.disallowed || r.coverage == Coverage::Partial {
         Modifications::Disallowed
     } else if findings.changed {

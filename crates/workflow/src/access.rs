@@ -22,7 +22,10 @@ enum Clause {
     OrgIn(Vec<String>),
     /// A step of the current version assigned to `assignee`, or unassigned and held through one
     /// of `holdings` (unit, role).
-    Step { assignee: String, holdings: Vec<(String, String)> },
+    Step {
+        assignee: String,
+        holdings: Vec<(String, String)>,
+    },
 }
 
 /// What one actor may see.
@@ -66,10 +69,12 @@ impl Access {
         self.clauses.iter().any(|c| match c {
             Clause::SubmittedBy(id) => doc.submitter_id == *id,
             Clause::OrgIn(units) => units.contains(&doc.org_id),
-            Clause::Step { assignee, holdings } => steps.iter().filter(|s| s.version == doc.current_version).any(|s| match &s.assignee_id {
-                Some(a) => a == assignee,
-                None => holdings.iter().any(|(o, r)| *o == s.org_id && *r == s.role),
-            }),
+            Clause::Step { assignee, holdings } => {
+                steps.iter().filter(|s| s.version == doc.current_version).any(|s| match &s.assignee_id {
+                    Some(a) => a == assignee,
+                    None => holdings.iter().any(|(o, r)| *o == s.org_id && *r == s.role),
+                })
+            }
         })
     }
 

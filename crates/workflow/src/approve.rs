@@ -53,10 +53,11 @@ pub(crate) async fn sign_target(wf: &Workflow, actor: &Actor, id: &str) -> Resul
     let (doc, source_sha): (DocRow, String) = (doc_from_row(&row)?, row.try_get(10)?);
     let steps = documents::load_steps(store, &doc.id, doc.current_version).await?;
     // Delegations matter only to someone who holds no open step of the current stage themselves.
-    let holds_open_step =
-        documents::current_stage(&steps).is_some_and(|stage| steps.iter().any(|s| s.stage == stage && s.signed_by.is_none() && eligible(actor, s)));
+    let holds_open_step = documents::current_stage(&steps)
+        .is_some_and(|stage| steps.iter().any(|s| s.stage == stage && s.signed_by.is_none() && eligible(actor, s)));
     let delegations = if holds_open_step { Vec::new() } else { kyso_org::delegations::active_for(store, &me).await? };
-    let delegated = |s: &StepRow| delegations.iter().find(|(org, role, _)| *org == s.org_id && *role == s.role).map(|(_, _, from)| from.clone());
+    let delegated =
+        |s: &StepRow| delegations.iter().find(|(org, role, _)| *org == s.org_id && *role == s.role).map(|(_, _, from)| from.clone());
     let involved = steps.iter().any(|s| eligible(actor, s) || (s.assignee_id.is_none() && delegated(s).is_some()));
     if !involved {
         let tree = OrgTree::load(&store.db.pool).await?;
@@ -91,7 +92,13 @@ pub(crate) async fn sign_target(wf: &Workflow, actor: &Actor, id: &str) -> Resul
 
 fn approval_for(actor: &Actor, key: &SignerKey, t: &SignTarget, reason: Option<String>) -> Approval {
     let reason = reason.or_else(|| Some(format!("Phê duyệt: {}", t.step.stage_name)));
-    Approval { field: t.step.field.clone(), certify: t.certify, signer_name: actor.display_name().to_string(), reason, identity_note: key.identity_note.clone() }
+    Approval {
+        field: t.step.field.clone(),
+        certify: t.certify,
+        signer_name: actor.display_name().to_string(),
+        reason,
+        identity_note: key.identity_note.clone(),
+    }
 }
 
 fn check_reason(reason: Option<&str>) -> Result<Option<String>> {
@@ -126,7 +133,9 @@ async fn sign_checked<T: Send + 'static>(
         Some(answer) => answer,
         None => {
             let gate = wf.revocation.clone();
-            tokio::task::spawn_blocking(move || gate.check(&chain, now.max(0) as u64)).await.map_err(|e| WorkflowError::internal("checking revocation", e))?
+            tokio::task::spawn_blocking(move || gate.check(&chain, now.max(0) as u64))
+                .await
+                .map_err(|e| WorkflowError::internal("checking revocation", e))?
         }
     }
     .map_err(WorkflowError::Revocation)?;
@@ -150,13 +159,29 @@ pub async fn approve_now(wf: &Arc<Workflow>, actor: &Actor, id: &str, reason: Op
     let key = wf.signers.open_for(&wf.store, &me).await?;
     let approval = approval_for(actor, &key, &target, reason.clone());
     let source = target.source_sha.clone();
-    let (revocation, signed) = sign_checked(wf, actor, key, move |w, key, now| signing::sign_stage(&w.store.blobs, &source, key, &approval, now)).await?;
+    let (revocation, signed) =
+        sign_checked(wf, actor, key, move |w, key, now| signing::sign_stage(&w.store.blobs, &source, key, &approval, now)).await?;
     let signed = signed?;
     // Syncing the file to disk waits for the disk, so it runs outside the CPU queue.
     let blobs = wf.store.blobs.clone();
-    let new_sha = tokio::task::spawn_blocking(move || blobs.commit(signed)).await.map_err(|e| WorkflowError::internal("storing the signed document", e))??;
-    let (doc, steps) = commit_signature(wf, actor, target, new_sha, reason, revocation).await?;
+    let new_sha = tokio::task::spawn_blocking(move || blobs.commit(signed))
+        .await
+        .map_err(|e| WorkflowError::internal("storing the signed document", e))??;
+    let (doc, steps) = commit_signature(wf, actor, target, new_sha.clone(), reason, revocation).await?;
+    if doc.status == "completed" {
+        finish_chain(wf, actor, &doc, &new_sha).await;
+    }
     documents::view(&wf.store, doc, steps).await
+}
+
+/// The chain is complete: the document gets its long-term validation data (logged, not fatal:
+/// the signatures stand without it).
+async fn finish_chain(wf: &Arc<Workflow>, actor: &Actor, doc: &DocRow, sha: &str) {
+    match crate::long_term::add(wf, actor, &doc.id, &doc.org_id, doc.current_version, sha).await {
+        Ok(Some(_)) => {}
+        Ok(None) => tracing::warn!(document = %doc.id, "no revocation data could be had: the completed document carries no long-term data"),
+        Err(e) => tracing::warn!(document = %doc.id, error = %e, "adding long-term data failed; the signed document stands as it is"),
+    }
 }
 
 /// Anyone who could sign the current stage may instead return the document, with a reason.
@@ -230,17 +255,26 @@ pub async fn batch_now(wf: &Arc<Workflow>, actor: &Actor, ids: &[String], reason
         return Ok(results);
     }
     let key = wf.signers.open_for(&wf.store, &me).await?;
-    let items: Vec<(String, Approval)> = targets.iter().map(|t| (t.source_sha.clone(), approval_for(actor, &key, t, reason.clone()))).collect();
-    let (revocation, signed) = sign_checked(wf, actor, key, move |w, key, now| signing::sign_stages_batch(&w.store.blobs, &items, key, now)).await?;
+    let items: Vec<(String, Approval)> =
+        targets.iter().map(|t| (t.source_sha.clone(), approval_for(actor, &key, t, reason.clone()))).collect();
+    let (revocation, signed) =
+        sign_checked(wf, actor, key, move |w, key, now| signing::sign_stages_batch(&w.store.blobs, &items, key, now)).await?;
     // Syncing the files waits for the disk: outside the CPU queue, as for one approval.
     let blobs = wf.store.blobs.clone();
-    let stored = tokio::task::spawn_blocking(move || signed.into_iter().map(|r| r.and_then(|tmp| Ok(blobs.commit(tmp)?))).collect::<Vec<_>>())
-        .await
-        .map_err(|e| WorkflowError::internal("storing signed documents", e))?;
+    let stored =
+        tokio::task::spawn_blocking(move || signed.into_iter().map(|r| r.and_then(|tmp| Ok(blobs.commit(tmp)?))).collect::<Vec<_>>())
+            .await
+            .map_err(|e| WorkflowError::internal("storing signed documents", e))?;
     for (t, outcome) in targets.into_iter().zip(stored) {
         let id = t.doc.id.clone();
         let outcome = match outcome {
-            Ok(sha) => commit_signature(wf, actor, t, sha.clone(), reason.clone(), revocation.clone()).await.map(|_| sha),
+            Ok(sha) => match commit_signature(wf, actor, t, sha.clone(), reason.clone(), revocation.clone()).await {
+                Ok((doc, _)) if doc.status == "completed" => {
+                    finish_chain(wf, actor, &doc, &sha).await;
+                    Ok(sha)
+                }
+                other => other.map(|_| sha),
+            },
             Err(e) => Err(e),
         };
         results.push(BatchResult { document_id: id, outcome });

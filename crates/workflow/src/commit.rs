@@ -5,10 +5,10 @@
 //! disk flush; the others find their outcome ready. If anything in a group fails, each signature
 //! is committed in a transaction of its own, so a failure stays with its request.
 
+use crate::Workflow;
 use crate::approve::SignTarget;
 use crate::documents::{DocRow, StepRow};
 use crate::error::{Result, WorkflowError};
-use crate::Workflow;
 use kyso_org::Actor;
 use kyso_store::WriteTx;
 use std::sync::Arc;
@@ -53,7 +53,9 @@ pub(crate) async fn commit_signature(
         let group = std::mem::take(&mut *wf.queue.pending.lock().expect("signature queue lock"));
         // In a task of its own: a client hanging up must not cancel others' commits halfway.
         let w = wf.clone();
-        tokio::spawn(async move { commit_group(&w, group).await }).await.map_err(|e| WorkflowError::internal("committing signatures", e))?;
+        tokio::spawn(async move { commit_group(&w, group).await })
+            .await
+            .map_err(|e| WorkflowError::internal("committing signatures", e))?;
     }
     outcome.await.unwrap_or_else(|_| Err(WorkflowError::internal("committing a signature", "its outcome was lost")))
 }

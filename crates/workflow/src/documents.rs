@@ -170,7 +170,10 @@ async fn people(store: &Store, ids: &[&str]) -> Result<HashMap<String, Named>> {
     let mut binds = Binds::default();
     let listed = binds.push_list(ids.iter().copied());
     let rows = binds.query(format!("SELECT id, username, full_name FROM users WHERE id IN ({listed})")).fetch_all(&store.db.pool).await?;
-    Ok(rows.iter().map(|r| Ok((r.try_get(0)?, Named { username: r.try_get(1)?, full_name: r.try_get(2)? }))).collect::<Result<_, sqlx::Error>>()?)
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, Named { username: r.try_get(1)?, full_name: r.try_get(2)? })))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// The view of a loaded document: its versions and the people it names.
@@ -179,13 +182,21 @@ pub async fn view(store: &Store, doc: DocRow, steps: Vec<StepRow>) -> Result<Doc
         .chain(steps.iter().flat_map(|s| [&s.assignee_id, &s.signed_by, &s.on_behalf_of]).filter_map(|i| i.as_deref()))
         .collect();
     let people = people(store, &named).await?;
-    let versions = sqlx::query("SELECT version, original_sha256, current_sha256, created_at FROM versions WHERE document_id = $1 ORDER BY version")
-        .bind(&doc.id)
-        .fetch_all(&store.db.pool)
-        .await?
-        .iter()
-        .map(|r| Ok(VersionRow { version: r.try_get(0)?, original_sha256: r.try_get(1)?, current_sha256: r.try_get(2)?, created_at: r.try_get(3)? }))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let versions =
+        sqlx::query("SELECT version, original_sha256, current_sha256, created_at FROM versions WHERE document_id = $1 ORDER BY version")
+            .bind(&doc.id)
+            .fetch_all(&store.db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(VersionRow {
+                    version: r.try_get(0)?,
+                    original_sha256: r.try_get(1)?,
+                    current_sha256: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let current_stage = if doc.status == "in_progress" { current_stage(&steps) } else { None };
     Ok(DocumentView { doc, steps, versions, people, current_stage })
 }
@@ -230,10 +241,12 @@ pub async fn list(store: &Store, actor: &Actor, f: &ListFilter) -> Result<Page> 
     if f.mine {
         condition = format!("{condition} AND d.submitter_id = {}", binds.push(actor.user_id().unwrap_or("")));
     }
-    let total: i64 = binds.query(format!("SELECT COUNT(*) FROM documents d WHERE {condition}")).fetch_one(&store.db.pool).await?.try_get(0)?;
+    let total: i64 =
+        binds.query(format!("SELECT COUNT(*) FROM documents d WHERE {condition}")).fetch_one(&store.db.pool).await?.try_get(0)?;
     let (limit, offset) = (f.limit.clamp(1, 100), f.offset.max(0));
     let columns = doc_columns!().split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
-    let page_sql = format!("SELECT {columns} FROM documents d WHERE {condition} ORDER BY d.created_at DESC, d.id LIMIT {limit} OFFSET {offset}");
+    let page_sql =
+        format!("SELECT {columns} FROM documents d WHERE {condition} ORDER BY d.created_at DESC, d.id LIMIT {limit} OFFSET {offset}");
     let rows = binds.query(page_sql).fetch_all(&store.db.pool).await?;
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -262,9 +275,12 @@ pub async fn open_version(store: &Store, actor: &Actor, id: &str, version: Optio
         .ok_or(WorkflowError::NotFound("version"))?
         .try_get(0)?;
     let (blobs, name) = (store.blobs.clone(), sha.clone());
-    let file = tokio::task::spawn_blocking(move || blobs.open_blob(&name)).await.map_err(|e| WorkflowError::internal("reading a stored document", e))??;
+    let file = tokio::task::spawn_blocking(move || blobs.open_blob(&name))
+        .await
+        .map_err(|e| WorkflowError::internal("reading a stored document", e))??;
     let mut tx = store.db.write().await?;
-    kyso_org::record(&mut tx, actor, "download", Some(&doc.id), Some(&doc.org_id), serde_json::json!({"version": version, "sha256": sha})).await?;
+    kyso_org::record(&mut tx, actor, "download", Some(&doc.id), Some(&doc.org_id), serde_json::json!({"version": version, "sha256": sha}))
+        .await?;
     tx.commit().await?;
     Ok((doc, sha, file))
 }

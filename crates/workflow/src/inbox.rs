@@ -64,13 +64,24 @@ pub async fn inbox(store: &Store, actor: &Actor) -> Result<Vec<InboxItem>> {
             Some(a) => *a == me,
             None => actor.has_role_in(&step.org_id, &step.role),
         };
-        let delegated_from =
-            if own { None } else { delegations.iter().find(|(o, role, _)| step.assignee_id.is_none() && *o == step.org_id && *role == step.role).map(|d| d.2.clone()) };
+        let delegated_from = if own {
+            None
+        } else {
+            delegations
+                .iter()
+                .find(|(o, role, _)| step.assignee_id.is_none() && *o == step.org_id && *role == step.role)
+                .map(|d| d.2.clone())
+        };
         if !(own || delegated_from.is_some()) || (!step.allow_repeat && signed_before) {
             continue;
         }
         let on_behalf_of = match delegated_from {
-            Some(id) => sqlx::query("SELECT username FROM users WHERE id = $1").bind(&id).fetch_optional(&store.db.pool).await?.map(|r| r.try_get(0)).transpose()?,
+            Some(id) => sqlx::query("SELECT username FROM users WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&store.db.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
             None => None,
         };
         items.push(InboxItem {

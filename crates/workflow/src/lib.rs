@@ -11,6 +11,7 @@ mod commit;
 pub mod documents;
 mod error;
 pub mod inbox;
+mod long_term;
 pub mod operations;
 pub mod signing;
 pub mod submit;
@@ -53,7 +54,13 @@ pub struct Workflow {
 
 impl Workflow {
     pub fn new(store: Arc<Store>, signers: Arc<Registry>, revocation: Arc<RevocationGate>) -> Arc<Self> {
-        Arc::new(Workflow { store, signers, revocation, document_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(), queue: Default::default() })
+        Arc::new(Workflow {
+            store,
+            signers,
+            revocation,
+            document_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(),
+            queue: Default::default(),
+        })
     }
 
     fn lock_index(&self, document_id: &str) -> usize {

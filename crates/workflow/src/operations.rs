@@ -19,7 +19,10 @@ pub struct Operation {
 
 /// Records a pending operation for `owner`, refusing a second one on the same documents.
 pub async fn start(store: &Store, owner: &str, kind: &str, documents: &[String]) -> Result<String> {
-    let pending = sqlx::query("SELECT document_ids FROM operations WHERE owner = $1 AND state = 'pending'").bind(owner).fetch_all(&store.db.pool).await?;
+    let pending = sqlx::query("SELECT document_ids FROM operations WHERE owner = $1 AND state = 'pending'")
+        .bind(owner)
+        .fetch_all(&store.db.pool)
+        .await?;
     for row in &pending {
         let ids: Vec<String> = serde_json::from_str(&row.try_get::<String, _>(0)?).unwrap_or_default();
         if ids.iter().any(|i| documents.contains(i)) {

@@ -4,7 +4,6 @@
 
 use crate::error::Result;
 use crate::templates::StageField;
-use kyso_clock::CivilTime;
 use kyso_pades::batch::{BatchItem, sign_batch};
 use kyso_pades::{Approval, certinfo};
 use kyso_pdf::{Document, FieldLock, Placement};
@@ -31,7 +30,12 @@ fn stage_placement(i: usize, page: usize) -> Placement {
 /// Adds one empty, locked signature field per stage (one incremental update each) to the PDF in
 /// `source`. Returns the temporary file holding the result (not yet a blob). Fails on a
 /// document that is already certified or has a field of the same name.
-pub fn add_stage_fields(blobs: &BlobStore, source: File, fields: &[StageField], cancelled: &dyn Fn() -> bool) -> Result<tempfile::NamedTempFile> {
+pub fn add_stage_fields(
+    blobs: &BlobStore,
+    source: File,
+    fields: &[StageField],
+    cancelled: &dyn Fn() -> bool,
+) -> Result<tempfile::NamedTempFile> {
     let mut current: Option<tempfile::NamedTempFile> = None;
     let mut input = source;
     for (i, field) in fields.iter().enumerate() {
@@ -63,9 +67,8 @@ pub fn add_stage_fields(blobs: &BlobStore, source: File, fields: &[StageField], 
 }
 
 fn options(signer: &SignerKey, approval: &Approval, now: i64) -> kyso_pades::PdfSignOptions {
-    let t = CivilTime::vietnam(now);
-    let date = kyso_pdf::fields::pdf_date(t.year, t.month, t.day, t.hour, t.minute, t.second, (kyso_clock::VIETNAM_OFFSET_SECS / 60) as i32);
-    kyso_pades::approval_options(approval, &signer.chain, signer.algorithm, date, &t.display())
+    let (date, display) = kyso_pades::vietnam_signing_time(now);
+    kyso_pades::approval_options(approval, &signer.chain, signer.algorithm, date, &display)
 }
 
 /// Signs one stage's field of blob `source` into a temporary file of the store, not yet synced:
@@ -88,7 +91,12 @@ pub fn sign_stage(blobs: &BlobStore, source: &str, signer: &SignerKey, approval:
 /// Signs many documents' fields with one key operation where the backend allows (one phone
 /// confirmation for the lot). One outcome per item, in order, each a temporary file as from
 /// [`sign_stage`]; a failure touches only its item.
-pub fn sign_stages_batch(blobs: &BlobStore, items: &[(String, Approval)], signer: &SignerKey, now: i64) -> Vec<Result<tempfile::NamedTempFile>> {
+pub fn sign_stages_batch(
+    blobs: &BlobStore,
+    items: &[(String, Approval)],
+    signer: &SignerKey,
+    now: i64,
+) -> Vec<Result<tempfile::NamedTempFile>> {
     if let Err(e) = certinfo::check_validity_at(signer.chain.signer(), now.max(0) as u64) {
         let msg = e.to_string();
         return items.iter().map(|_| Err(crate::WorkflowError::CertificateUnusable(msg.clone()))).collect();

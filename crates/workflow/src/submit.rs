@@ -40,7 +40,9 @@ async fn plan_steps(wf: &Workflow, tree: &OrgTree, stages: &[templates::Stage], 
         .await?;
     let members: Vec<(String, String, String, String)> =
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect::<Result<_, sqlx::Error>>()?;
-    let holders = |org: &str, role: &str| -> Vec<(String, String)> { members.iter().filter(|m| m.0 == org && m.1 == role).map(|m| (m.2.clone(), m.3.clone())).collect() };
+    let holders = |org: &str, role: &str| -> Vec<(String, String)> {
+        members.iter().filter(|m| m.0 == org && m.1 == role).map(|m| (m.2.clone(), m.3.clone())).collect()
+    };
     templates::plan(stages, tree, org_id, submitter_id, wf.store.now(), &holders).map_err(WorkflowError::ChainCannotStart)
 }
 
@@ -50,7 +52,8 @@ async fn submitter(wf: &Workflow, actor: &Actor, tree: &OrgTree, on_behalf_of: O
         Principal::User { id, .. } => Ok((id.clone(), actor.memberships.clone())),
         Principal::Client { org_id, .. } => {
             let username = on_behalf_of.ok_or(WorkflowError::Forbidden(Refusal::OnBehalfOfNeeded))?;
-            let person = kyso_org::people::by_username(&wf.store, username).await?.filter(|p| !p.disabled).ok_or(WorkflowError::NotFound("user"))?;
+            let person =
+                kyso_org::people::by_username(&wf.store, username).await?.filter(|p| !p.disabled).ok_or(WorkflowError::NotFound("user"))?;
             if !person.memberships.iter().any(|(o, _)| tree.is_within(o, org_id)) {
                 return Err(WorkflowError::Forbidden(Refusal::OutsideClient));
             }
@@ -78,14 +81,24 @@ fn submitter_unit(memberships: &[(String, String)], asked: Option<&str>) -> Resu
 
 /// Adds the stage fields on the processor queue, then makes the original and the prepared file
 /// blobs. Returns (original, prepared) blob names.
-async fn prepare_blobs(wf: &Arc<Workflow>, actor: &Actor, upload: Received, plan: &[StepPlan], cancel: &Cancel) -> Result<(String, String)> {
+async fn prepare_blobs(
+    wf: &Arc<Workflow>,
+    actor: &Actor,
+    upload: Received,
+    plan: &[StepPlan],
+    cancel: &Cancel,
+) -> Result<(String, String)> {
     if upload.len == 0 {
         return Err(WorkflowError::EmptyUpload);
     }
     let fields = templates::locks(plan);
     let (w, c) = (wf.clone(), cancel.clone());
     let source = upload.open()?;
-    let prepared = wf.store.cpu.run(&actor.owner(), move || signing::add_stage_fields(&w.store.blobs, source, &fields, &|| c.is_cancelled())).await??;
+    let prepared = wf
+        .store
+        .cpu
+        .run(&actor.owner(), move || signing::add_stage_fields(&w.store.blobs, source, &fields, &|| c.is_cancelled()))
+        .await??;
     if cancel.is_cancelled() {
         return Err(WorkflowError::Cancelled);
     }
@@ -163,7 +176,15 @@ pub async fn submit(wf: &Arc<Workflow>, actor: &Actor, s: Submission<'_>, upload
             .execute(&mut *tx)
             .await?;
         insert_version(&mut tx, &doc_id, 1, &blobs, &plan).await?;
-        kyso_org::record(&mut tx, actor, "submit", Some(&doc_id), Some(&org_id), serde_json::json!({"version": 1, "title": title, "sha256": blobs.1, "template": template.id})).await?;
+        kyso_org::record(
+            &mut tx,
+            actor,
+            "submit",
+            Some(&doc_id),
+            Some(&org_id),
+            serde_json::json!({"version": 1, "title": title, "sha256": blobs.1, "template": template.id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok::<_, WorkflowError>(created)
     }

@@ -105,7 +105,14 @@ pub struct StepPlan {
 pub type Holders<'a> = &'a dyn Fn(&str, &str) -> Vec<(String, String)>;
 
 /// Resolves every stage for a document of `org_id` submitted by `submitter_id` at `now`.
-pub fn plan(stages: &[Stage], tree: &OrgTree, org_id: &str, submitter_id: &str, now: i64, holders: Holders<'_>) -> Result<Vec<StepPlan>, PlanProblem> {
+pub fn plan(
+    stages: &[Stage],
+    tree: &OrgTree,
+    org_id: &str,
+    submitter_id: &str,
+    now: i64,
+    holders: Holders<'_>,
+) -> Result<Vec<StepPlan>, PlanProblem> {
     if stages.is_empty() {
         return Err(PlanProblem::NoStages);
     }
@@ -139,7 +146,12 @@ pub fn plan(stages: &[Stage], tree: &OrgTree, org_id: &str, submitter_id: &str, 
                 }
             }
             Mode::Any | Mode::All => {
-                return Err(PlanProblem::NoHolder { stage: i + 1, name: stage.name.clone(), role: stage.role.clone(), org: org.name.clone() });
+                return Err(PlanProblem::NoHolder {
+                    stage: i + 1,
+                    name: stage.name.clone(),
+                    role: stage.role.clone(),
+                    org: org.name.clone(),
+                });
             }
         }
     }
@@ -158,7 +170,10 @@ pub struct StageField {
 pub fn locks(steps: &[StepPlan]) -> Vec<StageField> {
     steps
         .iter()
-        .map(|s| StageField { name: s.field.clone(), locks: steps.iter().filter(|o| o.stage < s.stage || o.field == s.field).map(|o| o.field.clone()).collect() })
+        .map(|s| StageField {
+            name: s.field.clone(),
+            locks: steps.iter().filter(|o| o.stage < s.stage || o.field == s.field).map(|o| o.field.clone()).collect(),
+        })
         .collect()
 }
 
@@ -187,15 +202,27 @@ pub async fn list(store: &Store) -> Result<Vec<Template>> {
     rows.iter()
         .map(|r| {
             let stages: String = r.try_get(2)?;
-            Ok(Template { id: r.try_get(0)?, name: r.try_get(1)?, stages: serde_json::from_str(&stages).map_err(|e| WorkflowError::internal("reading a chain template", e))? })
+            Ok(Template {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                stages: serde_json::from_str(&stages).map_err(|e| WorkflowError::internal("reading a chain template", e))?,
+            })
         })
         .collect()
 }
 
 pub async fn get(store: &Store, id: &str) -> Result<Template> {
-    let row = sqlx::query("SELECT id, name, stages FROM templates WHERE id = $1").bind(id).fetch_optional(&store.db.pool).await?.ok_or(WorkflowError::NotFound("template"))?;
+    let row = sqlx::query("SELECT id, name, stages FROM templates WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.db.pool)
+        .await?
+        .ok_or(WorkflowError::NotFound("template"))?;
     let stages: String = row.try_get(2)?;
-    Ok(Template { id: row.try_get(0)?, name: row.try_get(1)?, stages: serde_json::from_str(&stages).map_err(|e| WorkflowError::internal("reading a chain template", e))? })
+    Ok(Template {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        stages: serde_json::from_str(&stages).map_err(|e| WorkflowError::internal("reading a chain template", e))?,
+    })
 }
 
 /// An administrator of a top unit (the Sở) creates or replaces a chain template. Documents
@@ -215,12 +242,32 @@ pub async fn save(store: &Store, actor: &Actor, id: &str, name: &str, stages: Ve
     validate(&stages, kyso_org::ROLES)?;
     let json = serde_json::to_string(&stages).map_err(|e| WorkflowError::internal("storing a template", e))?;
     let mut tx = store.db.write().await?;
-    let replaced = sqlx::query("UPDATE templates SET name = $1, stages = $2 WHERE id = $3").bind(&name).bind(&json).bind(id).execute(&mut *tx).await?.rows_affected() == 1;
+    let replaced = sqlx::query("UPDATE templates SET name = $1, stages = $2 WHERE id = $3")
+        .bind(&name)
+        .bind(&json)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
     if !replaced {
-        sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)").bind(id).bind(&name).bind(&json).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(&name)
+            .bind(&json)
+            .execute(&mut *tx)
+            .await?;
     }
     let stages_json: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-    kyso_org::record(&mut tx, actor, "template_saved", None, actor.home_org(), serde_json::json!({"template": id, "name": name, "stages": stages_json, "replaced": replaced})).await?;
+    kyso_org::record(
+        &mut tx,
+        actor,
+        "template_saved",
+        None,
+        actor.home_org(),
+        serde_json::json!({"template": id, "name": name, "stages": stages_json, "replaced": replaced}),
+    )
+    .await?;
     tx.commit().await?;
     Ok((Template { id: id.to_string(), name, stages }, replaced))
 }

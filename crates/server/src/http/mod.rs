@@ -1,0 +1,6 @@
+//! What every route shares: the error mapping, extractors, idempotency and the security layer.
+
+pub mod error;
+pub mod extract;
+pub mod idempotent;
+pub mod security;
