@@ -495,8 +495,9 @@ fn schemathesis_finds_no_server_errors_or_undocumented_answers(backend: Backend)
 // the phone ends as a failed operation and leaves the document as it was.
 on_both_databases!(service_remote_keys_confirm_on_the_phone_asynchronously_on_sqlite, service_remote_keys_confirm_on_the_phone_asynchronously_on_postgres => remote_keys_confirm_on_the_phone_asynchronously);
 
-/// A server beside the phone double (VNPT's dialect) holding `cert_stem`'s key, and the key
-/// reference that points a person at it. Fields drop in order: the server before its folder.
+/// A server beside the phone double (VNPT's dialect) holding `cert_stem`'s key: the operator
+/// declares the provider in the server's kyso.toml, and an administrator assigns a person the
+/// credential there by name. Fields drop in order: the server before its folder.
 struct WithPhone {
     server: Server,
     phone: kyso_tests::phone_double::PhoneDouble,
@@ -511,36 +512,62 @@ fn with_phone(backend: Backend, cert_stem: &str, outcome: kyso_tests::phone_doub
     let conf = dir.path().join("kyso.toml");
     std::fs::write(&conf, config_for(Dialect::Vnpt, &phone.base, 20)).unwrap();
     let db = fresh_database(backend, dir.path());
-    let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
-    let key = json!({"key": format!("csc:p/{}", credential(Dialect::Vnpt)), "config": conf.display().to_string()});
+    let server =
+        Server::start_with_env(&dir.path().join("data"), &db, &["--config", conf.to_str().unwrap()], &[("TEST_SP_PASSWORD", "s3cret-sp")]);
+    let key = json!({"source": "provider", "name": "p", "credential": credential(Dialect::Vnpt)});
     WithPhone { server, phone, key, dir }
+}
+
+/// Polls an operation until it is no longer pending.
+fn wait_for(api: &Api, token: &str, op: &str) -> Reply {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = api.get(&format!("/operations/{op}"), token);
+        expect(&r, "GET", "/api/v1/operations/{id}", 200);
+        if r.json["state"] != "pending" {
+            return r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the operation never finished");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The holder of a remote key confirms it once (a challenge signed on the phone).
+fn confirm_key(api: &Api, token: &str) {
+    let r = api.post("/me/key/confirm", token, Body::None);
+    expect(&r, "POST", "/api/v1/me/key/confirm", 202);
+    let done = wait_for(api, token, r.json["operation_id"].as_str().unwrap());
+    assert_eq!(done.json["state"], "done", "{}", done.json);
+    assert_eq!(done.json["result"]["confirmed"], true, "{}", done.json);
 }
 
 fn remote_keys_confirm_on_the_phone_asynchronously(backend: Backend) {
     use kyso_tests::phone_double::Outcome;
     for (outcome, expect_done) in [(Outcome::Confirm, true), (Outcome::Reject, false)] {
-        let setup = with_phone(backend, "teacher-rsa", outcome, 4);
+        let setup = with_phone(backend, "teacher-rsa", Outcome::Confirm, 4);
         let api = setup.server.api();
         let (admin, huong, lan) = (api.login("admin"), api.login("huong"), api.login("lan"));
         assert_eq!(api.post("/users/huong/key", &huong, Body::Json(setup.key.clone())).status, 403, "not an administrator");
         let r = api.post("/users/huong/key", &admin, Body::Json(setup.key.clone()));
-        assert_eq!(r.status, 204, "{}", r.json);
+        expect(&r, "POST", "/api/v1/users/{username}/key", 200);
+        assert_eq!(
+            (r.json["certificate"]["subject"].as_str(), r.json["identity"].as_str(), r.json["confirmed"].as_bool()),
+            (Some("Nguyễn Thị Hương"), Some("match"), Some(false))
+        );
         let id = submit(&api, &huong, "Hoc ba", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            approve(&api, &huong, &id).code(),
+            "key_not_confirmed",
+            "a remote key signs documents only once its holder confirmed it"
+        );
+        confirm_key(&api, &huong);
+        setup.phone.set_outcome(outcome);
         let r = approve(&api, &huong, &id);
         expect(&r, "POST", "/api/v1/documents/{id}/approve", 202);
         let op = r.json["operation_id"].as_str().unwrap().to_string();
         assert_eq!(approve(&api, &huong, &id).code(), "already_pending", "one confirmation at a time per document");
         assert_eq!(api.get(&format!("/operations/{op}"), &lan).status, 404, "only its owner sees an operation");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let last = loop {
-            let r = api.get(&format!("/operations/{op}"), &huong);
-            expect(&r, "GET", "/api/v1/operations/{id}", 200);
-            if r.json["state"] != "pending" {
-                break r;
-            }
-            assert!(std::time::Instant::now() < deadline, "the operation never finished");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        };
+        let last = wait_for(&api, &huong, &op);
         let doc = api.get(&format!("/documents/{id}"), &huong);
         if expect_done {
             assert_eq!(last.json["state"], "done", "{}", last.json);
@@ -642,7 +669,8 @@ fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
     let setup = with_phone(backend, "head-p256", kyso_tests::phone_double::Outcome::Confirm, 3);
     let api = setup.server.api();
     let (admin, huong, bao) = (api.login("admin"), api.login("huong"), api.login("bao"));
-    assert_eq!(api.post("/users/bao/key", &admin, Body::Json(setup.key.clone())).status, 204);
+    assert_eq!(api.post("/users/bao/key", &admin, Body::Json(setup.key.clone())).status, 200);
+    confirm_key(&api, &bao);
     let ids: Vec<String> = (0..4)
         .map(|n| {
             let id = submit(&api, &huong, &format!("Giao an {n}"), &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
@@ -650,21 +678,13 @@ fn batch_with_a_remote_key_takes_one_confirmation(backend: Backend) {
             id
         })
         .collect();
+    let before = setup.phone.submissions.load(std::sync::atomic::Ordering::SeqCst);
     let r = api.post("/approvals/batch", &bao, Body::Json(json!({"document_ids": ids})));
     expect(&r, "POST", "/api/v1/approvals/batch", 202);
-    let op = r.json["operation_id"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let done = loop {
-        let r = api.get(&format!("/operations/{op}"), &bao);
-        if r.json["state"] != "pending" {
-            break r;
-        }
-        assert!(std::time::Instant::now() < deadline, "the batch never finished");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let done = wait_for(&api, &bao, r.json["operation_id"].as_str().unwrap());
     assert_eq!(done.json["state"], "done", "{}", done.json);
     assert_eq!(done.json["result"]["signed"], 4, "{}", done.json);
-    assert_eq!(setup.phone.submissions.load(std::sync::atomic::Ordering::SeqCst), 1, "one confirmation on the phone for all four");
+    assert_eq!(setup.phone.submissions.load(std::sync::atomic::Ordering::SeqCst) - before, 1, "one confirmation on the phone for all four");
     for id in &ids {
         assert_eq!(api.get(&format!("/documents/{id}"), &bao).json["current_stage"], 2);
     }
@@ -678,26 +698,59 @@ on_both_databases!(service_signs_with_a_pkcs11_token_on_sqlite, service_signs_wi
 fn signs_with_a_pkcs11_token(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let conf = kyso_tests::softhsm::init_token(dir.path(), "Kyso", "123456", &[("teacher-rsa", "teacher", "01")]);
+    // The certificate beside the key on the token, as a USB token holds it.
+    let out = std::process::Command::new(kyso_bin())
+        .args([
+            "keys",
+            "import-cert",
+            pki("teacher-rsa.cert.pem").to_str().unwrap(),
+            "--key",
+            "pkcs11:token=Kyso;object=teacher;id=%01",
+            "--pin",
+            "123456",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "import-cert: {}", String::from_utf8_lossy(&out.stderr));
+    // The operator declares the token; the PIN is the name of an environment variable.
+    let kyso_toml = dir.path().join("kyso.toml");
+    std::fs::write(
+        &kyso_toml,
+        format!(
+            "[hsm.school]\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\ntoken = \"Kyso\"\npin_env = \"TEST_TOKEN_PIN\"\nchain = \"{}\"\n",
+            pki("issuing-ca.cert.pem").display()
+        ),
+    )
+    .unwrap();
     let db = fresh_database(backend, dir.path());
-    let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("TEST_TOKEN_PIN", "123456"), ("TEST_WRONG_PIN", "654321")];
-    let server = Server::start_with_env(&dir.path().join("data"), &db, &[], &env);
+    let key = json!({"source": "hsm", "name": "school", "object": "teacher"});
+    let id;
+    {
+        let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("TEST_TOKEN_PIN", "654321")];
+        let server = Server::start_with_env(&dir.path().join("data"), &db, &["--config", kyso_toml.to_str().unwrap()], &env);
+        let api = server.api();
+        let (admin, huong) = (api.login("admin"), api.login("huong"));
+        id = submit(&api, &huong, "Giao an", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
+        let r = api.post("/users/huong/key", &admin, Body::Json(key.clone()));
+        assert_eq!((r.status, r.code()), (422, "signing_key_unusable"), "{}", r.json);
+        let message = r.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("PIN"), "the message names the PIN: {message}");
+        assert!(!String::from_utf8_lossy(&r.bytes).contains("654321"), "the PIN itself is never echoed");
+        assert_eq!(api.get(&format!("/documents/{id}"), &huong).json["current_stage"], 0, "nothing was signed");
+    }
+    let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("TEST_TOKEN_PIN", "123456")];
+    let server = Server::start_with_env(&dir.path().join("data"), &db, &["--config", kyso_toml.to_str().unwrap()], &env);
     let api = server.api();
     let (admin, huong) = (api.login("admin"), api.login("huong"));
-    let key = |pin_env: &str| {
-        json!({"key": "pkcs11:token=Kyso;object=teacher;id=%01", "cert": pki("teacher-rsa.cert.pem"),
-               "chain": pki("issuing-ca.cert.pem"), "key_password_env": pin_env})
-    };
-    let id = submit(&api, &huong, "Giao an", &lesson_plan(), None).json["id"].as_str().unwrap().to_string();
-
-    assert_eq!(api.post("/users/huong/key", &admin, Body::Json(key("TEST_WRONG_PIN"))).status, 204);
-    let r = approve(&api, &huong, &id);
-    assert_eq!((r.status, r.code()), (422, "signing_key_unusable"), "{}", r.json);
-    let message = r.json["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("PIN"), "the message names the PIN: {message}");
-    assert!(!String::from_utf8_lossy(&r.bytes).contains("654321"), "the PIN itself is never echoed");
-    assert_eq!(api.get(&format!("/documents/{id}"), &huong).json["current_stage"], 0, "nothing was signed");
-
-    assert_eq!(api.post("/users/huong/key", &admin, Body::Json(key("TEST_TOKEN_PIN"))).status, 204);
+    let r = api.post("/users/huong/key", &admin, Body::Json(key.clone()));
+    expect(&r, "POST", "/api/v1/users/{username}/key", 200);
+    assert_eq!(
+        (r.json["source"].as_str(), r.json["confirmed"].as_bool()),
+        (Some("hsm"), Some(true)),
+        "a local key proves possession at once: {}",
+        r.json
+    );
     let r = approve(&api, &huong, &id);
     expect(&r, "POST", "/api/v1/documents/{id}/approve", 200);
     assert_eq!(r.json["current_stage"], 1);

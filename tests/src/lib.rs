@@ -27,15 +27,29 @@ pub fn pki(name: &str) -> PathBuf {
     repo_root().join("testdata/pki").join(name)
 }
 
-/// The `kyso` binary of this build (the test command builds it before running the tests).
+/// The `kyso` binary built from these sources: `cargo build -p kyso-cli` runs once per test
+/// process (a no-op when it is up to date), so a stale binary is never what gets tested.
 pub fn kyso_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // Tests run from target/<profile>/deps, bench binaries from target/<profile>.
-    let here = exe.parent().expect("the executable's folder");
-    let dir = if here.ends_with("deps") { here.parent().expect("target/<profile>") } else { here };
-    let bin = dir.join("kyso");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p kyso-cli` first (the README's test command does)", bin.display());
-    bin
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // Tests run from target/<profile>/deps, bench binaries from target/<profile>.
+        let here = exe.parent().expect("the executable's folder");
+        let dir = if here.ends_with("deps") { here.parent().expect("target/<profile>") } else { here };
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "kyso-cli", "--bin", "kyso"]).current_dir(repo_root());
+        if release {
+            build.arg("--release");
+        }
+        let out = build.output().expect("cargo runs");
+        assert!(out.status.success(), "building kyso failed: {}", String::from_utf8_lossy(&out.stderr));
+        let bin = dir.join("kyso");
+        assert!(bin.exists(), "{} is missing after cargo build", bin.display());
+        bin
+    })
+    .clone()
 }
 
 pub fn kyso(args: &[&str]) -> Output {

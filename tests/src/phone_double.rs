@@ -35,6 +35,8 @@ pub struct PhoneDouble {
     pub base: String,
     /// How many signing requests (phone confirmations) were submitted.
     pub submissions: Arc<AtomicUsize>,
+    /// How the next transactions end (a test may change it: confirm the key, then refuse).
+    outcome: Arc<Mutex<Outcome>>,
 }
 
 struct Tx {
@@ -51,6 +53,8 @@ impl PhoneDouble {
         let txs: Arc<Mutex<HashMap<String, Tx>>> = Arc::default();
         let submissions = Arc::new(AtomicUsize::new(0));
         let subs = submissions.clone();
+        let shared_outcome = Arc::new(Mutex::new(outcome));
+        let current = shared_outcome.clone();
         let base = serve(Arc::new(move |method, path, body| {
             let sign = |hashes: &[Vec<u8>]| -> Vec<String> {
                 let alg = SignatureAlgorithm::choose(key.kind(), DigestAlgorithm::Sha256, false).unwrap();
@@ -70,6 +74,7 @@ impl PhoneDouble {
                 let mut txs = txs.lock().unwrap();
                 let tx = txs.get_mut(id)?;
                 tx.polls += 1;
+                let outcome = *current.lock().unwrap();
                 if tx.polls <= pending_polls || outcome == Outcome::NeverAnswer {
                     return None;
                 }
@@ -134,7 +139,12 @@ impl PhoneDouble {
                 _ => (404, json!({"message": format!("no route {method} {path}")}).to_string()),
             })
         }));
-        PhoneDouble { base, submissions }
+        PhoneDouble { base, submissions, outcome: shared_outcome }
+    }
+
+    /// How transactions that end from now on end.
+    pub fn set_outcome(&self, outcome: Outcome) {
+        *self.outcome.lock().unwrap() = outcome;
     }
 }
 

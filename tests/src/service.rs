@@ -140,6 +140,8 @@ impl Api {
             "GET" => self.client.get(&url),
             "POST" => self.client.post(&url),
             "PUT" => self.client.put(&url),
+            "PATCH" => self.client.patch(&url),
+            "DELETE" => self.client.delete(&url),
             other => panic!("method {other}"),
         };
         if let Some(t) = token {
@@ -275,14 +277,21 @@ fn check(schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>, depth:
     }
 }
 
-/// The routes `crates/server/src/api.rs` serves, read from its `.route(...)` lines.
+/// The routes `crates/server/src/api/*.rs` serve, read from their `.route(...)` lines.
 pub fn served_routes() -> std::collections::BTreeSet<(String, String)> {
-    let src = std::fs::read_to_string(crate::repo_root().join("crates/server/src/api.rs")).expect("api.rs");
+    let dir = crate::repo_root().join("crates/server/src/api");
+    let mut src = String::new();
+    for entry in std::fs::read_dir(&dir).expect("crates/server/src/api") {
+        src.push_str(&std::fs::read_to_string(entry.expect("entry").path()).expect("an API source file"));
+    }
     let mut out = std::collections::BTreeSet::new();
-    for line in src.lines().map(str::trim).filter(|l| l.starts_with(".route(\"")) {
-        let path = line.split('"').nth(1).expect("a quoted path").to_string();
+    for route in src.split(".route(\"").skip(1) {
+        let path = route.split('"').next().expect("a quoted path").to_string();
+        // The method list runs to the end of this route's call.
+        let methods = route.split(".route(").next().unwrap_or(route);
+        let methods = methods.split(".merge(").next().unwrap_or(methods);
         for (method, marker) in [("get", "get("), ("post", "post("), ("put", "put("), ("delete", "delete("), ("patch", "patch(")] {
-            if line.contains(marker) {
+            if methods.lines().next().unwrap_or("").contains(marker) {
                 out.insert((method.to_string(), path.clone()));
             }
         }

@@ -158,6 +158,10 @@ struct ServeArgs {
     /// Mark cookies Secure (the server is reached over HTTPS, through a proxy).
     #[arg(long)]
     secure_cookies: bool,
+    /// Give every finished chain its long-term validation data (a DSS with the certificates and
+    /// an OCSP response or CRL for each signer: PAdES B-LT), for verification years later.
+    #[arg(long)]
+    long_term_data: bool,
 }
 
 #[derive(Subcommand)]
@@ -867,6 +871,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         crl_files: args.crl,
         work_deadline: std::time::Duration::from_secs(args.work_deadline_secs.clamp(1, 3600)),
         secure_cookies: args.secure_cookies,
+        long_term_data: args.long_term_data,
         demo: args.demo,
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))

@@ -144,6 +144,9 @@ pub async fn memberships_of(store: &Store, user_id: &str) -> Result<Vec<(String,
 /// A person the actor administers (every unit the person belongs to), or "not found".
 pub async fn administered(store: &Store, actor: &Actor, username: &str) -> Result<Person> {
     actor.require_user()?;
+    if !actor.has_role("admin") {
+        return Err(OrgError::Forbidden(Refusal::NotAdministrator));
+    }
     let person = by_username(store, username).await?.ok_or(OrgError::NotFound("user"))?;
     let tree = OrgTree::load(&store.db.pool).await?;
     if person.memberships.is_empty() || !person.memberships.iter().all(|(o, _)| administers(actor, &tree, o)) {

@@ -41,6 +41,8 @@ pub struct Config {
     pub crl_files: Vec<PathBuf>,
     /// How long a validation may run before it is stopped.
     pub work_deadline: Duration,
+    /// Give every finished chain its long-term validation data (a DSS: PAdES B-LT).
+    pub long_term_data: bool,
     /// Cookies get `Secure` (the server is behind TLS).
     pub secure_cookies: bool,
     /// The demo: its key store's key in the data folder, the test PKI's root trusted and its
@@ -85,6 +87,9 @@ pub struct AppState {
     pub throttle: kyso_org::auth::Throttle,
     /// Set when the server is asked to stop: long work in progress stops at its next check.
     pub shutdown: Cancel,
+    /// CRLs the validator may use where the network gives no answer: the operator's, and the
+    /// demo's test CRLs (which the signing-time check does not use: the demo shows its warning).
+    pub verify_crls: kyso_ltv::LocalCrls,
 }
 
 impl AppState {
@@ -119,9 +124,11 @@ impl AppState {
         for path in &config.crl_files {
             crls.push(std::fs::read(path).map_err(|e| ServeError::Crl { path: path.clone(), message: e.to_string() })?);
         }
+        #[allow(unused_mut)]
+        let mut verify_crls = crls.clone();
         #[cfg(feature = "demo")]
         if config.demo {
-            crls.extend(demo::CRLS.iter().map(|c| c.to_vec()));
+            verify_crls.extend(demo::CRLS.iter().map(|c| c.to_vec()));
             trust_anchors
                 .extend(kyso_pades::certinfo::parse_certificates(demo::ROOT.as_bytes()).map_err(|e| ServeError::Demo(e.to_string()))?);
         }
@@ -140,8 +147,16 @@ impl AppState {
         let signers = Arc::new(kyso_signers::Registry::new(key_config, kek));
         let gate =
             Arc::new(kyso_ltv::RevocationGate::new(kyso_ltv::LocalCrls::new(crls), config.require_revocation, Duration::from_secs(10)));
-        let workflow = Workflow::new(store.clone(), signers, gate);
-        Ok(Arc::new(AppState { store, workflow, config, trust_anchors, throttle: Default::default(), shutdown: Cancel::default() }))
+        let workflow = Workflow::new(store.clone(), signers, gate, config.long_term_data);
+        Ok(Arc::new(AppState {
+            store,
+            workflow,
+            config,
+            trust_anchors,
+            throttle: Default::default(),
+            shutdown: Cancel::default(),
+            verify_crls: kyso_ltv::LocalCrls::new(verify_crls),
+        }))
     }
 }
 

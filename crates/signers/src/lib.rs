@@ -379,6 +379,20 @@ impl Registry {
         }))
     }
 
+    /// Checks that the person has a key that may sign now (registered and confirmed), without
+    /// opening it; returns whether it is remote (a signature may wait for a phone).
+    pub async fn require_ready(&self, store: &Store, user_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT source, proven_at FROM signer_keys WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&store.db.pool)
+            .await?
+            .ok_or(SignersError::NoKey)?;
+        if row.try_get::<Option<i64>, _>(1)?.is_none() {
+            return Err(SignersError::NotConfirmed);
+        }
+        Ok(row.try_get::<String, _>(0)? == "provider")
+    }
+
     /// Whether the person's key is a remote provider's (a signature may wait for a phone).
     pub async fn is_remote(&self, store: &Store, user_id: &str) -> Result<bool> {
         if let Some(k) = self.opened.lock().expect("key cache lock").get(user_id) {

@@ -110,7 +110,7 @@ fn check_reason(reason: Option<&str>) -> Result<Option<String>> {
 pub async fn check_can_approve(wf: &Arc<Workflow>, actor: &Actor, id: &str) -> Result<bool> {
     let me = actor.require_user()?;
     sign_target(wf, actor, id).await?;
-    Ok(wf.signers.is_remote(&wf.store, me).await?)
+    Ok(wf.signers.require_ready(&wf.store, me).await?)
 }
 
 /// Whether the actor signs with a remote provider's key.
@@ -177,6 +177,9 @@ pub async fn approve_now(wf: &Arc<Workflow>, actor: &Actor, id: &str, reason: Op
 /// The chain is complete: the document gets its long-term validation data (logged, not fatal:
 /// the signatures stand without it).
 async fn finish_chain(wf: &Arc<Workflow>, actor: &Actor, doc: &DocRow, sha: &str) {
+    if !wf.long_term_data {
+        return;
+    }
     match crate::long_term::add(wf, actor, &doc.id, &doc.org_id, doc.current_version, sha).await {
         Ok(Some(_)) => {}
         Ok(None) => tracing::warn!(document = %doc.id, "no revocation data could be had: the completed document carries no long-term data"),

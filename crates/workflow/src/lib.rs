@@ -46,6 +46,8 @@ pub struct Workflow {
     pub store: Arc<Store>,
     pub signers: Arc<Registry>,
     pub revocation: Arc<RevocationGate>,
+    /// Whether a finished chain gets its long-term validation data (a DSS).
+    pub long_term_data: bool,
     /// Striped per-document locks: one signature at a time per document, in this process. Many
     /// stripes, so that unrelated documents rarely share one.
     document_locks: Vec<tokio::sync::Mutex<()>>,
@@ -53,11 +55,12 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    pub fn new(store: Arc<Store>, signers: Arc<Registry>, revocation: Arc<RevocationGate>) -> Arc<Self> {
+    pub fn new(store: Arc<Store>, signers: Arc<Registry>, revocation: Arc<RevocationGate>, long_term_data: bool) -> Arc<Self> {
         Arc::new(Workflow {
             store,
             signers,
             revocation,
+            long_term_data,
             document_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(),
             queue: Default::default(),
         })

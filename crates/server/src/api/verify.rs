@@ -46,11 +46,8 @@ pub async fn validate_upload(
     let interrupt: kyso_pdf::Interrupt =
         Arc::new(move || gone.load(Ordering::SeqCst) || shutdown.is_cancelled() || std::time::Instant::now() > deadline);
     let now = kyso_clock::unix_now();
-    let online: Option<Box<dyn kyso_validate::OnlineRevocation>> = Some(Box::new(kyso_ltv::OnlineChecker {
-        timeout: std::time::Duration::from_secs(10),
-        local: state.workflow.revocation.local_crls().clone(),
-        now,
-    }));
+    let online: Option<Box<dyn kyso_validate::OnlineRevocation>> =
+        Some(Box::new(kyso_ltv::OnlineChecker { timeout: std::time::Duration::from_secs(10), local: state.verify_crls.clone(), now }));
     let ctx = kyso_validate::Context {
         trust_anchors: state.trust_anchors.clone(),
         validation_time_unix: now,
