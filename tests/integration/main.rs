@@ -1,5 +1,20 @@
 //! Kyso's integration tests. Everything Kyso writes is judged by tools it did not write.
 
+/// A test on SQLite and the same on PostgreSQL, for a test body that takes the backend.
+macro_rules! on_both_databases {
+    ($sqlite:ident, $postgres:ident => $body:ident) => {
+        #[test]
+        fn $sqlite() {
+            $body(kyso_tests::service::Backend::Sqlite);
+        }
+
+        #[test]
+        fn $postgres() {
+            $body(kyso_tests::service::Backend::Postgres);
+        }
+    };
+}
+
 mod bad_input;
 mod cades;
 mod chain;
@@ -9,6 +24,7 @@ mod keyfiles;
 mod ltv;
 mod phone;
 mod pkcs11;
+mod security;
 mod service;
 mod sign_matrix;
 mod verify;

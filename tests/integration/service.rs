@@ -4,48 +4,12 @@
 //! trail, and a SIGKILL in the middle of signing. The final PDF is judged by pyHanko, pdfsig and
 //! `kyso verify --expect-chain`; every JSON answer by `openapi.yaml`.
 
-use kyso_tests::service::{Api, Backend, Body, Reply, Server, fresh_database, psql_on, served_routes, shape_problems, spec_routes};
+use kyso_tests::service::{
+    Api, Backend, Body, Reply, Server, approve, expect, fresh_database, lesson_plan, psql_on, served_routes, spec_routes, submit,
+};
 use kyso_tests::*;
 use serde_json::json;
 use std::path::Path;
-
-/// A test on SQLite and the same on PostgreSQL, for a test body that takes the backend.
-macro_rules! on_both_databases {
-    ($sqlite:ident, $postgres:ident => $body:ident) => {
-        #[test]
-        fn $sqlite() {
-            $body(Backend::Sqlite);
-        }
-
-        #[test]
-        fn $postgres() {
-            $body(Backend::Postgres);
-        }
-    };
-}
-
-fn lesson_plan() -> Vec<u8> {
-    std::fs::read(corpus().join("inputs/pyhanko-minimal.pdf")).expect("corpus input")
-}
-
-/// Asserts the status and that the body has the documented shape.
-#[track_caller]
-fn expect(r: &Reply, method: &str, template: &str, status: u16) {
-    assert_eq!(r.status, status, "{method} {template}: {}", r.json);
-    if r.json.is_object() {
-        let problems = shape_problems(method, template, status, &r.json);
-        assert!(problems.is_empty(), "{method} {template} does not match openapi.yaml: {problems:#?}");
-    }
-}
-
-fn submit(api: &Api, token: &str, title: &str, pdf: &[u8], key: Option<&str>) -> Reply {
-    let headers: Vec<(&str, &str)> = key.map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
-    api.call("POST", &format!("/documents?title={title}&template=lesson-plan"), Some(token), Body::Pdf(pdf), &headers)
-}
-
-fn approve(api: &Api, token: &str, id: &str) -> Reply {
-    api.post(&format!("/documents/{id}/approve"), token, Body::None)
-}
 
 fn pyhanko_verdicts(pdf: &Path) -> Vec<String> {
     let out = tool(

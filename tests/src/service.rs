@@ -46,6 +46,21 @@ pub fn psql_on(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Runs SQL on a test database of either kind (PostgreSQL through psql, SQLite through Python's
+/// sqlite3): for tests that play a database administrator behind the server's back.
+pub fn sql_on(url: &str, sql: &str) -> String {
+    if url.starts_with("postgres") {
+        return psql_on(url, sql);
+    }
+    let path = url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default().to_string();
+    let out = Command::new("python3")
+        .args(["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); r = c.execute(sys.argv[2]).fetchall(); c.commit(); print('\\n'.join('|'.join(str(v) for v in row) for row in r))", &path, sql])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "sqlite {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 pub fn psql(sql: &str) -> String {
     psql_on(postgres_base(), sql)
 }
@@ -310,4 +325,29 @@ pub fn spec_routes() -> std::collections::BTreeSet<(String, String)> {
         }
     }
     out
+}
+
+/// A one-page lesson plan (the corpus's minimal PDF).
+pub fn lesson_plan() -> Vec<u8> {
+    std::fs::read(crate::corpus().join("inputs/pyhanko-minimal.pdf")).expect("corpus input")
+}
+
+/// Asserts the status and that the body has the documented shape.
+#[track_caller]
+pub fn expect(r: &Reply, method: &str, template: &str, status: u16) {
+    assert_eq!(r.status, status, "{method} {template}: {}", r.json);
+    if r.json.is_object() {
+        let problems = shape_problems(method, template, status, &r.json);
+        assert!(problems.is_empty(), "{method} {template} does not match openapi.yaml: {problems:#?}");
+    }
+}
+
+/// Submits `pdf` into the lesson-plan chain, with an idempotency key when given.
+pub fn submit(api: &Api, token: &str, title: &str, pdf: &[u8], key: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = key.map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
+    api.call("POST", &format!("/documents?title={title}&template=lesson-plan"), Some(token), Body::Pdf(pdf), &headers)
+}
+
+pub fn approve(api: &Api, token: &str, id: &str) -> Reply {
+    api.post(&format!("/documents/{id}/approve"), token, Body::None)
 }

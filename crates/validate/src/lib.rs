@@ -261,6 +261,14 @@ fn check_signature(
     }
     let end = b + c;
     r.revision_end = end;
+    // A note the signing service put in the signed dictionary (the certificate was accepted for
+    // a person whose record it does not match, and why): shown, never hidden.
+    if let Some(note) = text(b"KysoIdentityNote") {
+        r.messages.push(msg(
+            format!("dịch vụ ký ghi chú: chứng thư này được quản trị viên chấp nhận dù không khớp với hồ sơ người ký ({note})"),
+            format!("the signing service notes: an administrator accepted this certificate although it does not match the signer's record ({note})"),
+        ));
+    }
     // The signed revision itself must read the same to every reader (hybrid references).
     if let Ok(signed) = Document::open(Cursor::new(&data[..end.min(len) as usize]))
         && let Some(d) = signed.xref_disagreements().first()
