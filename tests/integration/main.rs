@@ -15,6 +15,7 @@ macro_rules! on_both_databases {
     };
 }
 
+mod availability;
 mod bad_input;
 mod cades;
 mod chain;

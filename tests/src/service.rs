@@ -96,6 +96,19 @@ impl Server {
         Server { child, base, data_dir: data_dir.to_path_buf(), database_url: database_url.to_string() }
     }
 
+    /// SIGTERM, then waits up to `patience` for the process to exit; true when it did.
+    pub fn terminate(&mut self, patience: std::time::Duration) -> bool {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+
     /// SIGKILL: no shutdown handler runs.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -114,6 +114,10 @@ pub fn signature_algorithm_of(alg: &spki::AlgorithmIdentifierOwned) -> Option<ky
 /// True when `issuer`'s key verifies `cert`'s signature.
 pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
     use der::Encode;
+    // Names first: a signature is checked only for a candidate whose subject is the issuer named.
+    if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
+        return false;
+    }
     let (Ok(tbs), Ok(spki)) = (cert.tbs_certificate().to_der(), issuer.tbs_certificate().subject_public_key_info().to_der()) else {
         return false;
     };

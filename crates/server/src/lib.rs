@@ -237,5 +237,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 /// [`serve`] on a runtime of its own, for the `kyso` binary.
 pub fn serve_blocking(config: Config, demo: bool) -> Result<(), ServeError> {
     init_logging();
-    runtime()?.block_on(serve(config, demo))
+    let rt = runtime()?;
+    let result = rt.block_on(serve(config, demo));
+    // Work still running on blocking threads (a phone that never answers) does not hold the
+    // process: it stopped accepting work, and what was not committed is not lost (operations
+    // left pending are marked interrupted at the next start).
+    rt.shutdown_timeout(Duration::from_secs(5));
+    result
 }

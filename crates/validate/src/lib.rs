@@ -299,7 +299,7 @@ fn check_signature(
             let token = doc_timestamp_token(&contents);
             if let Some(t) = token.as_ref().and_then(|t| kyso_pades::tsp::verify_token(t, None).ok()) {
                 let at = t.info.gen_time().1.unwrap_or(ctx.validation_time_unix);
-                let pool: Vec<Certificate> = t.certificates.iter().chain(dss_certs).cloned().collect();
+                let pool: Vec<Certificate> = t.certificates.iter().chain(dss_certs).take(path::MAX_POOL).cloned().collect();
                 judge_path(&mut r, &t.tsa_certificate, &pool, ctx, at.max(ctx.validation_time_unix));
             }
         }
@@ -398,7 +398,8 @@ fn check_signature(
             Ok(t) => {
                 let (text, unix) = t.info.gen_time();
                 r.timestamp_time = Some(text);
-                let pool: Vec<Certificate> = t.certificates.iter().chain(facts.certificates.iter()).chain(dss_certs).cloned().collect();
+                let pool: Vec<Certificate> =
+                    t.certificates.iter().chain(facts.certificates.iter()).chain(dss_certs).take(path::MAX_POOL).cloned().collect();
                 // The timestamp proves the signing time only if its TSA is trusted now.
                 match path::build(&t.tsa_certificate, &pool, &ctx.trust_anchors, ctx.validation_time_unix) {
                     Ok(_) => {
@@ -421,7 +422,7 @@ fn check_signature(
     if !judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig, ctx) {
         return r;
     }
-    let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).cloned().collect();
+    let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).take(path::MAX_POOL).cloned().collect();
     judge_path(&mut r, signer, &pool, ctx, ctx.validation_time_unix);
     // Past the certificate's expiry, a trusted signature timestamp is the proof of existence:
     // the path must have been valid when the timestamp says the signature existed.

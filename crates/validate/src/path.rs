@@ -50,45 +50,94 @@ fn valid_at(c: &Certificate, unix: u64) -> bool {
     v.not_before.to_unix_duration().as_secs() <= unix && unix <= v.not_after.to_unix_duration().as_secs()
 }
 
+/// The most signatures one path building checks: a CMS stuffed with thousands of certificates
+/// that all claim the issuer's name cannot make validation take seconds.
+pub const MAX_SIGNATURE_CHECKS: usize = 64;
+/// The most certificates of a file considered for paths (a CMS's, a DSS's).
+pub const MAX_POOL: usize = 256;
+/// The longest path tried (signer, intermediates, anchor).
+const MAX_DEPTH: usize = 8;
+
+/// What a search learned on the way, for the message when it finds no path.
+#[derive(Default)]
+struct Search {
+    checks: usize,
+    /// A candidate issuer that verified but may not issue certificates.
+    not_a_ca: Option<String>,
+}
+
+impl Search {
+    fn signed_by(&mut self, child: &Certificate, issuer: &Certificate) -> bool {
+        self.checks += 1;
+        self.checks <= MAX_SIGNATURE_CHECKS && signed_by(child, issuer)
+    }
+}
+
+/// Depth-first: from the path's last certificate to an anchor, trying every candidate issuer (so
+/// one impostor with the right name, or the right key and a broken signature, cannot hide the
+/// real path), within the signature-check budget.
+fn extend(path: &mut Vec<Certificate>, pool: &[Certificate], anchors: &[Certificate], search: &mut Search) -> bool {
+    let current = path.last().expect("path starts with the signer").clone();
+    for a in anchors {
+        if a == &current {
+            return true;
+        }
+        if a.tbs_certificate().subject() == current.tbs_certificate().issuer() && search.signed_by(&current, a) {
+            path.push(a.clone());
+            return true;
+        }
+    }
+    if path.len() >= MAX_DEPTH {
+        return false;
+    }
+    for c in pool {
+        if search.checks > MAX_SIGNATURE_CHECKS {
+            return false;
+        }
+        if c.tbs_certificate().subject() != current.tbs_certificate().issuer() || path.contains(c) || !search.signed_by(&current, c) {
+            continue;
+        }
+        if !is_ca(c) || !may_sign_certificates(c) {
+            search.not_a_ca = Some(subject(c));
+            continue;
+        }
+        path.push(c.clone());
+        if extend(path, pool, anchors, search) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
 /// Builds a path from `signer` to one of `anchors`, using `pool` for intermediates. Returns the
-/// subjects from the signer to the anchor.
+/// subjects from the signer to the anchor. Bounded: at most [`MAX_SIGNATURE_CHECKS`] signatures
+/// are verified and [`MAX_POOL`] certificates of the pool considered.
 pub fn build(signer: &Certificate, pool: &[Certificate], anchors: &[Certificate], at_unix: u64) -> Result<Vec<String>, PathFailure> {
+    let pool = &pool[..pool.len().min(MAX_POOL)];
     if let Ok(Some((_, ku))) = signer.tbs_certificate().get_extension::<KeyUsage>()
         && !(ku.0.contains(KeyUsages::DigitalSignature) || ku.0.contains(KeyUsages::NonRepudiation))
     {
         return Err(PathFailure::Invalid("the signer's certificate does not allow digital signatures (key usage)".into()));
     }
     let mut path = vec![signer.clone()];
-    for _ in 0..8 {
-        let current = path.last().expect("path starts with the signer").clone();
-        // A trust anchor issued (or is) the current certificate.
-        if let Some(anchor) = anchors
-            .iter()
-            .find(|a| *a == &current || (a.tbs_certificate().subject() == current.tbs_certificate().issuer() && signed_by(&current, a)))
-        {
-            if anchor != &current {
-                path.push(anchor.clone());
+    let mut search = Search::default();
+    if extend(&mut path, pool, anchors, &mut search) {
+        for c in &path {
+            if !valid_at(c, at_unix) {
+                return Err(PathFailure::Expired(format!("{} is not valid at the validation time", subject(c))));
             }
-            for c in &path {
-                if !valid_at(c, at_unix) {
-                    return Err(PathFailure::Expired(format!("{} is not valid at the validation time", subject(c))));
-                }
-            }
-            return Ok(path.iter().map(subject).collect());
         }
-        let issuer = pool
-            .iter()
-            .find(|c| c.tbs_certificate().subject() == current.tbs_certificate().issuer() && !path.contains(c) && signed_by(&current, c))
-            .cloned();
-        match issuer {
-            Some(i) => {
-                if !is_ca(&i) || !may_sign_certificates(&i) {
-                    return Err(PathFailure::Invalid(format!("{} is not a CA allowed to sign certificates", subject(&i))));
-                }
-                path.push(i);
-            }
-            None => break,
-        }
+        return Ok(path.iter().map(subject).collect());
+    }
+    if search.checks > MAX_SIGNATURE_CHECKS {
+        return Err(PathFailure::NoChain(format!(
+            "path building for {} gave up after {MAX_SIGNATURE_CHECKS} signature checks (the file carries too many certificates claiming to be issuers)",
+            subject(signer)
+        )));
+    }
+    if let Some(ca) = search.not_a_ca {
+        return Err(PathFailure::Invalid(format!("{ca} is not a CA allowed to sign certificates")));
     }
     Err(PathFailure::NoChain(format!("no path from {} to a trusted root", subject(signer))))
 }
