@@ -21,6 +21,7 @@ mod cades;
 mod chain;
 mod csc;
 mod deferred;
+mod domain;
 mod keyfiles;
 mod ltv;
 mod phone;

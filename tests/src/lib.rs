@@ -4,6 +4,7 @@
 
 pub mod csc2_double;
 pub mod csc_double;
+pub mod domain;
 pub mod hostile;
 pub mod http_double;
 pub mod phone_double;

@@ -929,7 +929,8 @@ fn verify(args: &VerifyArgs) -> Result<i32> {
         }
         None => None,
     };
-    let data = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    // Read by range, never whole: memory does not grow with the file.
+    let file = File::open(input).with_context(|| format!("cannot read {}", input.display()))?;
     let mut anchors = Vec::new();
     for t in trust {
         let bytes = std::fs::read(t).with_context(|| format!("cannot read the trust anchor {}", t.display()))?;
@@ -945,8 +946,8 @@ fn verify(args: &VerifyArgs) -> Result<i32> {
     } else {
         Some(Box::new(kyso_ltv::OnlineChecker { timeout: std::time::Duration::from_secs(secs), local: local_crls(crl)?, now: when }))
     };
-    let report = kyso_validate::validate(
-        &data,
+    let report = kyso_validate::validate_file(
+        &file,
         &kyso_validate::Context { trust_anchors: anchors, validation_time_unix: when, online, interrupt: None },
     )
     .with_context(|| format!("cannot verify {}", input.display()))?;
@@ -958,7 +959,10 @@ fn verify(args: &VerifyArgs) -> Result<i32> {
         Format::Etsi => kyso_report::etsi::to_etsi_xml(&report, &clock::iso_utc(when)).into_bytes(),
         Format::Pdf => {
             let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let sha = kyso_keys::DigestAlgorithm::Sha256.digest(&data).iter().map(|b| format!("{b:02x}")).collect::<String>();
+            let mut hasher = kyso_keys::DigestAlgorithm::Sha256.hasher();
+            let input = kyso_validate::Input::file(&file)?;
+            input.stream(&[(0, input.len())], &mut |chunk| hasher.update(chunk))?;
+            let sha = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>();
             kyso_report::to_pdf(&report, chain.as_ref(), lang, &name, &sha, &clock::iso_utc(when))?
         }
     };

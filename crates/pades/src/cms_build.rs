@@ -91,10 +91,11 @@ pub fn assemble(
     unsigned: Option<UnsignedAttributes>,
 ) -> Result<Vec<u8>> {
     let signer = chain.signer();
-    let mut certs = SetOfVec::new();
-    for c in &chain.0 {
-        certs.insert(CertificateChoices::Certificate(c.clone()))?;
-    }
+    // Sorted once (a SET OF is DER-ordered); inserting one by one re-sorts every time.
+    let mut seen = std::collections::HashSet::new();
+    let choices: Vec<CertificateChoices> =
+        chain.0.iter().filter(|c| seen.insert(c.to_der().unwrap_or_default())).cloned().map(CertificateChoices::Certificate).collect();
+    let certs = SetOfVec::try_from(choices)?;
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {

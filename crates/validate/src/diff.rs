@@ -9,7 +9,6 @@ use crate::report::{Attack, Message, msg};
 use kyso_pdf::reader::XrefEntry;
 use kyso_pdf::{Dict, Document, ObjRef, Object};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Cursor;
 
 /// The verdict on the updates after one signature.
 #[derive(Default)]
@@ -34,7 +33,7 @@ impl Findings {
     }
 }
 
-type Doc<'a> = Document<Cursor<&'a [u8]>>;
+type Doc<'a> = Document<crate::input::View<'a>>;
 
 fn entries(doc: &Doc) -> BTreeMap<u32, XrefEntry> {
     doc.object_numbers().collect()
@@ -97,7 +96,7 @@ fn differing_keys(old: &Dict, new: &Dict) -> Vec<String> {
 /// Judges every update after the revision ending at `signed_end`.
 /// `locked` says whether a FieldMDP lock of this signature freezes a field name.
 pub fn analyse(
-    data: &[u8],
+    data: &crate::input::Input,
     signed_end: u64,
     revision_ends: &[u64],
     docmdp: Option<i64>,
@@ -109,7 +108,7 @@ pub fn analyse(
     if later.is_empty() {
         return f;
     }
-    let Ok(mut prev) = Document::open(Cursor::new(&data[..signed_end as usize])) else {
+    let Ok(mut prev) = Document::open(data.view(signed_end)) else {
         f.disallow(None, "không đọc được phiên bản đã ký".into(), "the signed revision cannot be read on its own".into());
         return f;
     };
@@ -124,7 +123,7 @@ pub fn analyse(
             f.disallow(None, "việc kiểm tra bị dừng".into(), "the analysis was stopped before it finished".into());
             return f;
         }
-        let Ok(mut next) = Document::open(Cursor::new(&data[..end as usize])) else {
+        let Ok(mut next) = Document::open(data.view(end)) else {
             f.disallow(
                 None,
                 format!("không đọc được bản cập nhật kết thúc ở byte {end}"),

@@ -10,19 +10,25 @@
 pub mod chain;
 mod cms_check;
 mod diff;
+pub mod input;
 mod path;
 pub mod report;
 pub mod revocation;
 
+pub use input::Input;
 pub use report::{Attack, Coverage, Indication, Message, Modifications, Report, SignatureReport, Signer};
 pub use revocation::{OnlineAnswer, OnlineRevocation};
 
 use cms_check::CmsFailure;
 use der::{Decode, Encode};
+use input::View;
 use kyso_pdf::{Document, Object};
 use report::msg;
-use std::io::Cursor;
 use x509_cert::Certificate;
+
+/// The largest signature value (`/Contents`, hex) read: a CMS with its certificates and
+/// timestamps fits in far less; a larger one is refused before it is held.
+const MAX_CONTENTS_HEX: u64 = 32 << 20;
 
 /// What the caller brings: trust anchors, the time to validate at (the core reads no clock), and
 /// the way to ask the network about revocation (`None`: offline).
@@ -52,22 +58,29 @@ pub enum Error {
     Pdf(#[from] kyso_pdf::Error),
 }
 
-/// Positions just after each `%%EOF` (and its end-of-line): where revisions end.
-fn revision_ends(data: &[u8]) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(p) = data[i..].windows(5).position(|w| w == b"%%EOF") {
-        let mut end = i + p + 5;
-        if data.get(end) == Some(&b'\r') {
-            end += 1;
-        }
-        if data.get(end) == Some(&b'\n') {
-            end += 1;
-        }
-        out.push(end as u64);
-        i = end;
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Pdf(kyso_pdf::Error::Io(e))
     }
-    out
+}
+
+/// Positions just after each `%%EOF` (and its end-of-line): where revisions end.
+fn revision_ends(input: &Input) -> std::io::Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for at in input.find_all(b"%%EOF")? {
+        let mut end = at + 5;
+        let after = input.range(end, end + 2)?;
+        if after.first() == Some(&b'\r') {
+            end += 1;
+        }
+        if input.range(end, end + 1)?.first() == Some(&b'\n') {
+            end += 1;
+        }
+        if out.last().is_none_or(|l| *l < end) {
+            out.push(end);
+        }
+    }
+    Ok(out)
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -81,9 +94,19 @@ fn hex_val(b: u8) -> Option<u8> {
 
 /// Validates every signature of the PDF in `data`.
 pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
-    let mut doc = Document::open(Cursor::new(data))?;
+    validate_input(Input::Memory(data), ctx)
+}
+
+/// Validates every signature of the PDF in `file`, reading it by range (never whole).
+pub fn validate_file(file: &std::fs::File, ctx: &Context) -> Result<Report, Error> {
+    validate_input(Input::file(file)?, ctx)
+}
+
+/// Validates every signature of the PDF `data` holds.
+pub fn validate_input(data: Input, ctx: &Context) -> Result<Report, Error> {
+    let mut doc = Document::open(data.view(data.len()))?;
     doc.set_interrupt(ctx.interrupt.clone());
-    let ends = revision_ends(data);
+    let ends = revision_ends(&data)?;
     let certification = doc.certification_level().ok().flatten();
     let mut report = Report { revisions: doc.revisions().len().max(1), certification, signatures: Vec::new(), messages: Vec::new() };
     if doc.repair_reason().is_some() {
@@ -120,12 +143,12 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
             // Fail closed: a signed field whose signature cannot be read is a failed signature,
             // never one left out of the report.
             _ => {
-                report.signatures.push(unreadable_signature(&field.name, data.len() as u64));
+                report.signatures.push(unreadable_signature(&field.name, data.len()));
                 continue;
             }
         };
         let docmdp = if Some(sig_ref) == cert_sig { certification } else { None };
-        let file = FileView { data, ends: &ends, dss_certs: &dss_certs, dss_evidence: &dss_evidence };
+        let file = FileView { data: &data, ends: &ends, dss_certs: &dss_certs, dss_evidence: &dss_evidence };
         let mut r = check_signature(&file, &field.name, &sig, ctx, docmdp, &mut doc);
         r.certification = docmdp;
         if has_revocation_data && r.level == "PAdES-B-T" {
@@ -135,8 +158,8 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
     }
     // Fail closed on signatures no signature field shows (a field whose /FT or /V was changed,
     // a dictionary left behind): each live signature dictionary in the file must be reported.
-    for r in unattached_signatures(data, &mut doc, &attached) {
-        let mut u = unreadable_signature(&format!("(object {} {})", r.num, r.generation), data.len() as u64);
+    for r in unattached_signatures(&data, &mut doc, &attached)? {
+        let mut u = unreadable_signature(&format!("(object {} {})", r.num, r.generation), data.len());
         u.messages = vec![msg(
             format!("từ điển chữ ký (đối tượng {}) không gắn với trường chữ ký nào: chữ ký bị ẩn hoặc bị tách khỏi trường", r.num),
             format!(
@@ -165,7 +188,7 @@ pub fn validate(data: &[u8], ctx: &Context) -> Result<Report, Error> {
 
 /// The whole file as validation sees it: bytes, where each revision ends, the DSS certificates.
 struct FileView<'a> {
-    data: &'a [u8],
+    data: &'a Input<'a>,
     ends: &'a [u64],
     dss_certs: &'a [Certificate],
     dss_evidence: &'a revocation::Evidence,
@@ -177,7 +200,7 @@ fn check_signature(
     sig: &kyso_pdf::Dict,
     ctx: &Context,
     docmdp: Option<i64>,
-    doc: &mut Document<Cursor<&[u8]>>,
+    doc: &mut Document<View>,
 ) -> SignatureReport {
     let (data, ends, dss_certs) = (file.data, file.ends, file.dss_certs);
     let text = |k: &[u8]| sig.get(k).and_then(Object::as_bytes).map(kyso_pdf::fields::decode_text);
@@ -211,7 +234,7 @@ fn check_signature(
     // 1. ByteRange: exactly [0 a b c], framing the /Contents hex string, inside the file.
     let br: Vec<i64> =
         sig.get(b"ByteRange").and_then(Object::as_array).map(|a| a.iter().filter_map(Object::as_i64).collect()).unwrap_or_default();
-    let len = data.len() as u64;
+    let len = data.len();
     let [0, a, b, c] = br[..] else {
         fail(
             &mut r,
@@ -233,7 +256,23 @@ fn check_signature(
         );
         return r;
     }
-    let hole = &data[a as usize..b as usize];
+    if b - a > MAX_CONTENTS_HEX {
+        fail(
+            &mut r,
+            "FORMAT_FAILURE",
+            Some(Attack::Usf),
+            "giá trị chữ ký quá lớn",
+            format!("the signature value is {} bytes, more than any signature needs ({MAX_CONTENTS_HEX} at most): not read", b - a),
+        );
+        return r;
+    }
+    let hole = match data.range(a, b) {
+        Ok(h) => h,
+        Err(e) => {
+            fail(&mut r, "FORMAT_FAILURE", None, "không đọc được giá trị chữ ký", format!("the signature value cannot be read: {e}"));
+            return r;
+        }
+    };
     let hex_ok = hole.first() == Some(&b'<') && hole.last() == Some(&b'>') && hole[1..hole.len() - 1].iter().all(|x| hex_val(*x).is_some());
     if !hex_ok {
         fail(
@@ -270,7 +309,7 @@ fn check_signature(
         ));
     }
     // The signed revision itself must read the same to every reader (hybrid references).
-    if let Ok(signed) = Document::open(Cursor::new(&data[..end.min(len) as usize]))
+    if let Ok(signed) = Document::open(data.view(end))
         && let Some(d) = signed.xref_disagreements().first()
     {
         fail(
@@ -321,8 +360,8 @@ fn check_signature(
     };
     let mut hash_signed = |d: kyso_keys::DigestAlgorithm| {
         let mut h = d.hasher();
-        h.update(&data[..a as usize]);
-        h.update(&data[b as usize..end as usize]);
+        // A read error leaves the digest short, which then does not match: fails closed.
+        let _ = data.stream(&[(0, a), (b, end)], &mut |chunk| h.update(chunk));
         h.finalize()
     };
     let facts = match cms_check::check(&sd, &mut hash_signed) {
@@ -453,11 +492,11 @@ fn check_signature(
 /// decides the verdict (disallowed changes).
 fn judge_later_changes(
     r: &mut SignatureReport,
-    data: &[u8],
+    data: &Input,
     end: u64,
     ends: &[u64],
     docmdp: Option<i64>,
-    doc: &mut Document<Cursor<&[u8]>>,
+    doc: &mut Document<View>,
     sig: &kyso_pdf::Dict,
     ctx: &Context,
 ) -> bool {
@@ -516,17 +555,18 @@ fn judge_path(r: &mut SignatureReport, subject: &Certificate, pool: &[Certificat
 /// field points at. Signature dictionaries are never compressed (their /Contents must lie in
 /// the file's bytes), so a scan of the raw bytes for `/ByteRange` finds them all.
 fn unattached_signatures(
-    data: &[u8],
-    doc: &mut Document<Cursor<&[u8]>>,
+    data: &Input,
+    doc: &mut Document<View>,
     attached: &std::collections::HashSet<kyso_pdf::ObjRef>,
-) -> Vec<kyso_pdf::ObjRef> {
+) -> std::io::Result<Vec<kyso_pdf::ObjRef>> {
+    const LOOK_BACK: u64 = 1 << 20;
     let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(i) = data[from..].windows(10).position(|w| w == b"/ByteRange").map(|i| i + from) {
-        from = i + 10;
-        // The object it sits in: the last "N G obj" before it.
-        let Some(obj_kw) = data[..i].windows(3).rposition(|w| w == b"obj") else { continue };
-        let head = &data[obj_kw.saturating_sub(24)..obj_kw];
+    for i in data.find_all(b"/ByteRange")? {
+        // The object it sits in: the last "N G obj" before it (within a megabyte).
+        let from = i.saturating_sub(LOOK_BACK);
+        let before = data.range(from, i)?;
+        let Some(obj_kw) = before.windows(3).rposition(|w| w == b"obj") else { continue };
+        let head = &before[obj_kw.saturating_sub(24)..obj_kw];
         let text = String::from_utf8_lossy(head);
         let mut nums = text.split_whitespace().rev();
         let (Some(generation), Some(num)) =
@@ -545,7 +585,7 @@ fn unattached_signatures(
             found.push(r);
         }
     }
-    found
+    Ok(found)
 }
 
 fn unreadable_signature(field: &str, file_len: u64) -> SignatureReport {
@@ -582,7 +622,7 @@ fn doc_timestamp_token(contents: &[u8]) -> Option<cms::content_info::ContentInfo
 
 /// A document timestamp (PAdES B-LTA): the token must stamp exactly the bytes its ByteRange
 /// covers, be a valid RFC 3161 token, and come from a TSA (the path is judged by the caller).
-fn check_document_timestamp(r: &mut SignatureReport, data: &[u8], (a, b, end): (u64, u64, u64), contents: &[u8], _ctx: &Context) {
+fn check_document_timestamp(r: &mut SignatureReport, data: &Input, (a, b, end): (u64, u64, u64), contents: &[u8], _ctx: &Context) {
     r.level = "DOCUMENT-TIMESTAMP".into();
     r.signing_time = None;
     let Some(token) = doc_timestamp_token(contents) else {
@@ -603,8 +643,7 @@ fn check_document_timestamp(r: &mut SignatureReport, data: &[u8], (a, b, end): (
         return;
     };
     let mut h = alg.hasher();
-    h.update(&data[..a as usize]);
-    h.update(&data[b as usize..end as usize]);
+    let _ = data.stream(&[(0, a), (b, end)], &mut |chunk| h.update(chunk));
     match kyso_pades::tsp::verify_token(&token, Some(&h.finalize())) {
         Ok(t) => {
             r.intact = true;
@@ -665,7 +704,7 @@ impl Lock {
     }
 }
 
-fn field_locks(doc: &mut Document<Cursor<&[u8]>>, sig: &kyso_pdf::Dict) -> Option<Lock> {
+fn field_locks(doc: &mut Document<View>, sig: &kyso_pdf::Dict) -> Option<Lock> {
     let refs = doc.resolve(sig.get(b"Reference")?).ok()?;
     for r in refs.as_array().cloned().unwrap_or_default() {
         let sr = doc.resolve_dict(Some(&r)).ok()??;
@@ -684,7 +723,12 @@ fn field_locks(doc: &mut Document<Cursor<&[u8]>>, sig: &kyso_pdf::Dict) -> Optio
 
 /// The certificates each signature carries (CMS and its timestamp token), for building a DSS.
 pub fn signature_certificates(data: &[u8]) -> Result<Vec<Vec<Certificate>>, Error> {
-    let mut doc = Document::open(Cursor::new(data))?;
+    signature_certificates_of(Input::Memory(data))
+}
+
+/// [`signature_certificates`] of a file read by range.
+pub fn signature_certificates_of(data: Input) -> Result<Vec<Vec<Certificate>>, Error> {
+    let mut doc = Document::open(data.view(data.len()))?;
     let mut out = Vec::new();
     for field in doc.fields()?.into_iter().filter(|f| f.field_type.as_deref() == Some("Sig")) {
         let Some(sig) = field.signature.and_then(|r| doc.resolve_dict(Some(&Object::Ref(r))).ok().flatten()) else { continue };

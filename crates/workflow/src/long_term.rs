@@ -6,7 +6,7 @@
 use crate::Workflow;
 use crate::error::{Result, WorkflowError};
 use kyso_org::Actor;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,16 +25,16 @@ pub(crate) async fn add(
         .store
         .cpu
         .run("system:long-term", move || -> Result<Option<tempfile::NamedTempFile>> {
-            let mut data = Vec::new();
-            w.store.blobs.open_blob(&src)?.read_to_end(&mut data)?;
-            let sets = kyso_validate::signature_certificates(&data).map_err(|e| WorkflowError::internal("reading the signatures", e))?;
+            let file = w.store.blobs.open_blob(&src)?;
+            let input = kyso_validate::Input::file(&file)?;
+            let sets = kyso_validate::signature_certificates_of(input).map_err(|e| WorkflowError::internal("reading the signatures", e))?;
             let all: Vec<x509_cert::Certificate> = sets.concat();
             let material = kyso_ltv::gather_with(&all, Duration::from_secs(10), w.revocation.local_crls())
                 .map_err(|e| WorkflowError::internal("gathering revocation data", e))?;
             if material.ocsps.is_empty() && material.crls.is_empty() {
                 return Ok(None);
             }
-            let mut doc = kyso_pdf::Document::open(std::io::Cursor::new(&data[..]))?;
+            let mut doc = kyso_pdf::Document::open(std::io::BufReader::new(w.store.blobs.open_blob(&src)?))?;
             let mut update = kyso_pdf::Update::new(&mut doc)?;
             doc.add_dss(&mut update, &material)?;
             let mut tmp = w.store.blobs.temp()?;

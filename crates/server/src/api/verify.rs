@@ -38,7 +38,7 @@ impl Drop for HangUp {
 pub async fn validate_upload(
     state: &Arc<AppState>,
     owner: &str,
-    bytes: Vec<u8>,
+    file: std::fs::File,
     gone: Arc<AtomicBool>,
 ) -> ApiResult<kyso_validate::Report> {
     let deadline = std::time::Instant::now() + state.config.work_deadline;
@@ -54,7 +54,7 @@ pub async fn validate_upload(
         online,
         interrupt: Some(interrupt),
     };
-    let result = state.store.cpu.run(owner, move || kyso_validate::validate(&bytes, &ctx)).await?;
+    let result = state.store.cpu.run(owner, move || kyso_validate::validate_file(&file, &ctx)).await?;
     result.map_err(|e| match e {
         kyso_validate::Error::Pdf(kyso_pdf::Error::Interrupted) => ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -70,15 +70,12 @@ pub async fn validate_upload(
     })
 }
 
-/// Reads a received upload into memory for the validator (bounded by the upload limit).
-pub fn read_upload(upload: &kyso_store::Received) -> ApiResult<Vec<u8>> {
+/// The received upload, opened for the validator (which reads it by range, never whole).
+pub fn open_upload(upload: &kyso_store::Received) -> ApiResult<std::fs::File> {
     if upload.len == 0 {
         return Err(ApiError::bad_request("the request body is empty: send the PDF itself", "nội dung yêu cầu trống: hãy gửi tệp PDF"));
     }
-    let mut bytes = Vec::with_capacity(upload.len as usize);
-    std::io::Read::read_to_end(&mut upload.open().map_err(|e| ApiError::internal("reading an upload", e))?, &mut bytes)
-        .map_err(|e| ApiError::internal("reading an upload", e))?;
-    Ok(bytes)
+    upload.open().map_err(|e| ApiError::internal("reading an upload", e))
 }
 
 async fn verify(
@@ -93,10 +90,10 @@ async fn verify(
         return Err(ApiError::bad_request("format must be json, text, etsi or pdf", "format phải là json, text, etsi hoặc pdf"));
     }
     let lang = if q.lang.as_deref() == Some("en") { kyso_report::Lang::En } else { kyso_report::Lang::Vi };
-    let bytes = read_upload(&upload)?;
+    let file = open_upload(&upload)?;
     let gone = Arc::new(AtomicBool::new(false));
     let _hang_up = HangUp(gone.clone());
-    let report = validate_upload(&state, &caller.owner(), bytes, gone).await?;
+    let report = validate_upload(&state, &caller.owner(), file, gone).await?;
     let now = kyso_clock::iso_utc(kyso_clock::unix_now());
     Ok(match format {
         "text" => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], kyso_report::to_text(&report, lang)).into_response(),
