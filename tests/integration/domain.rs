@@ -18,7 +18,7 @@ fn chain_without_a_server(backend: Backend) {
             d.actor("bao").await,
             d.actor("minh").await,
             d.actor("pho").await,
-            d.actor("ha").await,
+            d.actor("thuha").await,
             d.actor("lan").await,
         ];
         let id = d.submit(&huong, "Giáo án Ngữ văn 6").await;

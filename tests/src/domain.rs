@@ -26,7 +26,7 @@ pub const PEOPLE: &[(&str, &str, Option<&str>, &str, &str, Option<&str>)] = &[
     ("bao", "Phạm Quốc Bảo", Some("001085023456"), "group", "head_of_group", Some("head-p256")),
     ("minh", "Trần Văn Minh", Some("001078034567"), "school", "principal", Some("principal-p256")),
     ("pho", "Đỗ Thị Phương", Some("001182045678"), "school", "vice_principal", Some("vice-principal-p256")),
-    ("ha", "Lê Thu Hà", Some("001180089012"), "district", "district_officer", Some("district-p384")),
+    ("thuha", "Lê Thu Hà", Some("001180089012"), "district", "district_officer", Some("district-p384")),
     ("thuvien", "Đặng Thu Thư", Some("001191056789"), "school", "librarian", Some("librarian-p256")),
     ("kiemdinh", "Hoàng Kiểm Định", None, "district", "auditor", None),
     ("lan", "Bùi Thị Lan", None, "other-group", "teacher", None),
