@@ -30,3 +30,7 @@ py_pkgs=('pyhanko==0.38.*' 'pyhanko-cli==0.6.*' 'certomancer[web-api]==0.16.*' '
   'schemathesis==4.*' 'moto[server]==5.*' 'playwright==1.64.*' 'pymarc==5.*' 'bagit==1.9.*' 'openpyxl==3.*')
 pip3 install --quiet --disable-pip-version-check "${py_pkgs[@]}" \
   || pip3 install --quiet --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
+# axe-core checks the pages' accessibility in the browser tests (npm registry; kept in target/).
+command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq --no-install-recommends npm; }
+[ -e target/npm/node_modules/axe-core/axe.min.js ] \
+  || npm install --silent --no-audit --no-fund --prefix target/npm axe-core@4.14.1

@@ -9,6 +9,7 @@ pub mod api;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod http;
+pub mod web;
 
 use kyso_clock::{Clock, SystemClock};
 use kyso_store::{BlobStore, CpuQueue, Db, Store, redact};
@@ -90,6 +91,8 @@ pub struct AppState {
     /// CRLs the validator may use where the network gives no answer: the operator's, and the
     /// demo's test CRLs (which the signing-time check does not use: the demo shows its warning).
     pub verify_crls: kyso_ltv::LocalCrls,
+    /// Reports of the web's recent verifications, for their pages and downloads.
+    pub reports: web::verify::ReportCache,
 }
 
 impl AppState {
@@ -132,6 +135,7 @@ impl AppState {
             trust_anchors
                 .extend(kyso_pades::certinfo::parse_certificates(demo::ROOT.as_bytes()).map_err(|e| ServeError::Demo(e.to_string()))?);
         }
+        #[allow(unused_mut)]
         let (key_config, mut kek) = match &config.key_config {
             Some(path) => {
                 let c = kyso_keyring::config::Config::load(path).map_err(|e| ServeError::KeyConfig(format!("{e:#}")))?;
@@ -156,6 +160,7 @@ impl AppState {
             throttle: Default::default(),
             shutdown: Cancel::default(),
             verify_crls: kyso_ltv::LocalCrls::new(verify_crls),
+            reports: Default::default(),
         }))
     }
 }
@@ -164,12 +169,20 @@ impl AppState {
 pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
         .merge(api::routes())
+        .merge(web::routes())
         .fallback(http::security::not_found)
         .method_not_allowed_fallback(http::security::method_not_allowed)
         // JSON bodies are small; uploads stream past this limit with their own (see `Upload`).
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(http::security::layer))
         .with_state(state)
+}
+
+fn demo_password() -> &'static str {
+    #[cfg(feature = "demo")]
+    return demo::PASSWORD;
+    #[cfg(not(feature = "demo"))]
+    return "";
 }
 
 /// Runs the server until Ctrl-C or SIGTERM. With `demo`, seeds an empty database first.
@@ -187,6 +200,9 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     tracing::info!(address = %local, database = %redact(&state.config.database_url()), "kyso serve listening");
     // Tests and scripts read this line to find a port chosen by the system (--listen 127.0.0.1:0).
     println!("listening on http://{local}");
+    if state.config.demo {
+        println!("open http://{local}/ in a browser: log in as huong (teacher), bao, minh, ha or kiemdinh, password {}", demo_password());
+    }
     let shutdown = state.shutdown.clone();
     let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
         shutdown_signal().await;

@@ -28,6 +28,15 @@ impl ApiError {
     pub fn bad_request(en: impl Into<String>, vi: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", en, vi)
     }
+    /// A form field or small file over its limit (`what` in English; the Vietnamese is generic).
+    pub fn too_large(limit: u64, what: &str) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the {what} is larger than {} KB", limit / 1024),
+            format!("nội dung gửi lên vượt quá giới hạn {} KB", limit / 1024),
+        )
+    }
     pub fn forbidden(en: impl Into<String>, vi: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", en, vi)
     }

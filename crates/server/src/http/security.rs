@@ -30,7 +30,10 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let h = response.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // Pages send their address only to Kyso itself ("no-referrer" would make browsers send
+    // `Origin: null` with forms, which the CSRF check must refuse).
+    let referrer = if path.starts_with("/api/") { "no-referrer" } else { "same-origin" };
+    h.insert("referrer-policy", HeaderValue::from_static(referrer));
     if path.starts_with("/api/") {
         // API answers carry tokens and documents: never cached anywhere.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
