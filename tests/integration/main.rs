@@ -31,3 +31,4 @@ mod service;
 mod sign_matrix;
 mod verify;
 mod visible;
+mod web;

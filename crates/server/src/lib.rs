@@ -199,9 +199,19 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     tracing::info!(address = %local, database = %redact(&state.config.database_url()), "kyso serve listening");
     // Tests and scripts read this line to find a port chosen by the system (--listen 127.0.0.1:0).
-    println!("listening on http://{local}");
-    if state.config.demo {
-        println!("open http://{local}/ in a browser: log in as huong (teacher), bao, minh, ha or kiemdinh, password {}", demo_password());
+    // A reader that closes the pipe after this line must not stop the server: write errors are ignored.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{local}");
+        if state.config.demo {
+            let _ = writeln!(
+                out,
+                "open http://{local}/ in a browser: log in as huong (teacher), bao, minh, ha or kiemdinh, password {}",
+                demo_password()
+            );
+        }
+        let _ = out.flush();
     }
     let shutdown = state.shutdown.clone();
     let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {

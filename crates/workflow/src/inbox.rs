@@ -38,7 +38,7 @@ pub async fn inbox(store: &Store, actor: &Actor) -> Result<Vec<InboxItem>> {
          FROM documents d JOIN steps s ON s.document_id = d.id AND s.version = d.current_version \
          WHERE d.status = 'in_progress' AND s.signed_by IS NULL AND ({}) \
          AND s.stage = (SELECT MIN(o.stage) FROM steps o WHERE o.document_id = d.id AND o.version = d.current_version AND o.signed_by IS NULL) \
-         ORDER BY s.deadline, d.id",
+         ORDER BY s.deadline, d.created_at, d.id",
         holds.join(" OR ")
     );
     let rows = binds.query(sql).fetch_all(&store.db.pool).await?;

@@ -52,7 +52,7 @@ impl KeyView {
         KeyView {
             subject: k.subject.clone(),
             issuer: k.issuer.clone(),
-            valid: format!("{} → {}", k.not_before, k.not_after),
+            valid: format!("{} → {}", crate::web::readable_utc(&k.not_before), crate::web::readable_utc(&k.not_after)),
             serial: k.serial.clone(),
             sha256: k.cert_sha256.clone(),
             source,

@@ -43,18 +43,21 @@ pub struct InboxLine {
     pub deadline: String,
     pub overdue: bool,
     pub on_behalf_of: Option<String>,
+    /// The first (certifying) stage is signed one document at a time.
+    pub batchable: bool,
 }
 
 #[derive(askama::Template)]
 #[template(path = "inbox.html")]
 struct InboxPage {
     chrome: Chrome,
+    any_batchable: bool,
     items: Vec<InboxLine>,
 }
 
 async fn inbox(State(state): State<Arc<AppState>>, user: WebUser) -> Result<Response, WebError> {
     let items = kyso_workflow::inbox::inbox(&state.store, &user).await.map_err(|e| fail(&user, "/inbox")(e.into()))?;
-    let items = items
+    let items: Vec<InboxLine> = items
         .into_iter()
         .map(|i| InboxLine {
             id: i.document_id,
@@ -63,12 +66,14 @@ async fn inbox(State(state): State<Arc<AppState>>, user: WebUser) -> Result<Resp
             deadline: kyso_clock::vietnam_date_time(i.deadline),
             overdue: i.overdue,
             on_behalf_of: i.on_behalf_of,
+            batchable: i.stage > 0,
         })
         .collect();
     let flash = flash_of(&user);
     let mut chrome = Chrome::for_user(&user, "/inbox");
     chrome.flash = flash;
-    Ok(render(InboxPage { chrome, items }, user.lang))
+    let any_batchable = items.iter().any(|i: &InboxLine| i.batchable);
+    Ok(render(InboxPage { chrome, items, any_batchable }, user.lang))
 }
 
 /// Messages a redirect asked for (`?done=...`).

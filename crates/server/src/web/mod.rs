@@ -268,3 +268,8 @@ pub fn fail<'a>(user: &'a WebUser, current: &'a str) -> impl Fn(ApiError) -> Web
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
+
+/// A certificate's UTC time as a Vietnamese date, when it parses.
+pub fn readable_utc(t: &str) -> String {
+    kyso_clock::parse_utc(t).map(|u| kyso_clock::vietnam_date(u as i64)).unwrap_or_else(|| t.to_string())
+}

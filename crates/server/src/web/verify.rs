@@ -170,7 +170,11 @@ fn signature_view(s: &kyso_validate::SignatureReport, l: Lang) -> SignatureView 
             })
             .unwrap_or_else(|| l.t("không rõ", "unknown").into()),
         issuer: s.signer.as_ref().map(|x| x.issuer.clone()).unwrap_or_default(),
-        validity: s.signer.as_ref().map(|x| format!("{} → {}", x.not_before, x.not_after)).unwrap_or_default(),
+        validity: s
+            .signer
+            .as_ref()
+            .map(|x| format!("{} → {}", crate::web::readable_utc(&x.not_before), crate::web::readable_utc(&x.not_after)))
+            .unwrap_or_default(),
         time: s.signing_time.as_deref().map(readable_date).unwrap_or_default(),
         timestamp: s.timestamp_time.clone().unwrap_or_default(),
         level: s.level.clone(),
