@@ -1,4 +1,5 @@
 //! Kyso's integration tests. Everything Kyso writes is judged by tools it did not write.
+#![forbid(unsafe_code)]
 
 /// A test on SQLite and the same on PostgreSQL, for a test body that takes the backend.
 macro_rules! on_both_databases {

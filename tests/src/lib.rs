@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: where things are, and how to ask each independent
 //! validator for its verdict. A missing validator fails the test loudly: the README's test
 //! command installs them all.
+#![forbid(unsafe_code)]
 
 pub mod csc2_double;
 pub mod csc_double;
