@@ -27,6 +27,7 @@ mod keyfiles;
 mod ltv;
 mod phone;
 mod pkcs11;
+mod records;
 mod security;
 mod service;
 mod sign_matrix;

@@ -94,6 +94,7 @@ impl Domain {
             .execute(pool)
             .await
             .unwrap();
+        kyso_records::catalogue::seed(&self.store).await.expect("the register catalogue is seeded");
         let admin = self.actor("admin").await;
         for (username, full_name, cccd, org, role, stem) in PEOPLE {
             let memberships = [(org.to_string(), role.to_string())];

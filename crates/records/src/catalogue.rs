@@ -140,13 +140,21 @@ pub async fn seed(store: &Store) -> Result<usize> {
         let exists = sqlx::query("SELECT 1 FROM templates WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.is_some();
         if !exists {
             let stages = serde_json::to_string(&stages).map_err(|e| invalid("template", e.to_string()))?;
-            sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)").bind(id).bind(name).bind(stages).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(name)
+                .bind(stages)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     let mut added = 0;
     for r in national() {
-        let exists =
-            sqlx::query("SELECT 1 FROM register_types WHERE code = $1 AND defined_at IS NULL").bind(&r.code).fetch_optional(&mut *tx).await?.is_some();
+        let exists = sqlx::query("SELECT 1 FROM register_types WHERE code = $1 AND defined_at IS NULL")
+            .bind(&r.code)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
         if !exists {
             insert(&mut tx, &new_id(), None, &r, now).await?;
             added += 1;
@@ -204,7 +212,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<RegisterType, sqlx::Error> {
     })
 }
 
-const COLUMNS: &str = "id, defined_at, code, name_vi, name_en, owner_type, frequency, levels, formats, template_id, due, citation, confirmed, active";
+const COLUMNS: &str =
+    "id, defined_at, code, name_vi, name_en, owner_type, frequency, levels, formats, template_id, due, citation, confirmed, active";
 
 /// The catalogue as `unit` sees it: for each code the definition made nearest to the unit (its
 /// own, then its Phòng's, its Sở's, then the national one), sorted by owner type and name.
@@ -231,7 +240,11 @@ pub async fn effective(store: &Store, tree: &OrgTree, unit: &str) -> Result<Vec<
     }
     let order = |t: &str| OWNER_TYPES.iter().position(|o| *o == t).unwrap_or(OWNER_TYPES.len());
     let mut list: Vec<RegisterType> = best.into_values().filter(|r| r.active).collect();
-    list.sort_by(|a, b| order(&a.owner_type).cmp(&order(&b.owner_type)).then_with(|| a.name_vi.cmp(&b.name_vi)));
+    list.sort_by(|a, b| {
+        order(&a.owner_type)
+            .cmp(&order(&b.owner_type))
+            .then_with(|| kyso_org::text::fold(&a.name_vi).cmp(&kyso_org::text::fold(&b.name_vi)))
+    });
     Ok(list)
 }
 
@@ -248,7 +261,8 @@ pub async fn save(store: &Store, actor: &Actor, unit: &str, mut r: RegisterType)
         kyso_org::refused(store, actor, "save_register", Some(unit)).await?;
         return Err(RecordsError::Forbidden("only an administrator of this unit (or one above it) can change its catalogue"));
     }
-    let template_exists = sqlx::query("SELECT 1 FROM templates WHERE id = $1").bind(&r.template).fetch_optional(&store.db.pool).await?.is_some();
+    let template_exists =
+        sqlx::query("SELECT 1 FROM templates WHERE id = $1").bind(&r.template).fetch_optional(&store.db.pool).await?.is_some();
     if !template_exists {
         return Err(invalid("template", format!("no approval chain {:?}", r.template)));
     }
@@ -299,7 +313,10 @@ mod tests {
         assert_eq!(codes.len(), list.len(), "codes are unique");
         // Circular 32/2020 Art. 21 for secondary schools: the school's 14 items.
         let school_secondary = list.iter().filter(|r| r.owner_type == "school" && r.levels.iter().any(|l| l == "secondary")).count();
-        assert_eq!(school_secondary, 11, "14 items, of which transcripts, the class assessment book and the logbook are kept by homeroom teachers");
+        assert_eq!(
+            school_secondary, 11,
+            "14 items, of which transcripts, the class assessment book and the logbook are kept by homeroom teachers"
+        );
     }
 
     #[test]

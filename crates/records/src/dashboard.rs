@@ -30,8 +30,12 @@ pub fn state_of(document_status: &str, signed_stages: i64) -> &'static str {
 /// Brings the obligations' states up to date with their documents.
 pub async fn refresh(store: &Store) -> Result<usize> {
     let mut tx = store.db.write().await?;
-    let cursor: i64 =
-        sqlx::query("SELECT cursor_at FROM records_sync WHERE id = 1").fetch_optional(&mut *tx).await?.map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+    let cursor: i64 = sqlx::query("SELECT cursor_at FROM records_sync WHERE id = 1")
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .unwrap_or(0);
     let rows = sqlx::query(
         "SELECT d.id, d.status, d.updated_at, \
            (SELECT COUNT(*) FROM steps s WHERE s.document_id = d.id AND s.version = d.current_version AND s.signed_by IS NOT NULL) \
@@ -44,10 +48,15 @@ pub async fn refresh(store: &Store) -> Result<usize> {
     for r in &rows {
         let (id, status, updated, signed): (String, String, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
         newest = newest.max(updated);
-        sqlx::query("UPDATE obligations SET state = $1 WHERE document_id = $2").bind(state_of(&status, signed)).bind(&id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE obligations SET state = $1 WHERE document_id = $2")
+            .bind(state_of(&status, signed))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
     }
     if newest != cursor || cursor == 0 {
-        let changed = sqlx::query("UPDATE records_sync SET cursor_at = $1 WHERE id = 1").bind(newest).execute(&mut *tx).await?.rows_affected();
+        let changed =
+            sqlx::query("UPDATE records_sync SET cursor_at = $1 WHERE id = 1").bind(newest).execute(&mut *tx).await?.rows_affected();
         if changed == 0 {
             sqlx::query("INSERT INTO records_sync (id, cursor_at) VALUES (1, $1)").bind(newest).execute(&mut *tx).await?;
         }
@@ -58,7 +67,9 @@ pub async fn refresh(store: &Store) -> Result<usize> {
 
 /// The status as SQL, from `state`, `due_at` and the time bound as `now`.
 fn status_sql(now: &str) -> String {
-    format!("CASE WHEN o.state IS NULL THEN (CASE WHEN o.due_at < {now} THEN 'overdue' ELSE 'missing' END) WHEN o.state = 'draft' AND o.due_at < {now} THEN 'overdue' ELSE o.state END")
+    format!(
+        "CASE WHEN o.state IS NULL THEN (CASE WHEN o.due_at < {now} THEN 'overdue' ELSE 'missing' END) WHEN o.state = 'draft' AND o.due_at < {now} THEN 'overdue' ELSE o.state END"
+    )
 }
 
 /// What to count.
@@ -67,6 +78,7 @@ pub struct Filter {
     /// "2026-2027"; every year when empty.
     pub year: Option<String>,
     pub register: Option<String>,
+    pub period: Option<String>,
     pub status: Option<String>,
     /// Count only obligations whose period has begun (the default on pages).
     pub begun_only: bool,
@@ -164,6 +176,9 @@ fn push_filter(binds: &mut Binds, f: &Filter, now: i64, status_expr: &str) -> St
     if let Some(r) = &f.register {
         sql += &format!(" AND o.register_code = {}", binds.push(r));
     }
+    if let Some(p) = &f.period {
+        sql += &format!(" AND o.period_id = {}", binds.push(p));
+    }
     if let Some(s) = f.status.as_ref().filter(|s| STATUSES.contains(&s.as_str())) {
         sql += &format!(" AND {status_expr} = {}", binds.push(s));
     }
@@ -213,7 +228,8 @@ pub async fn summary(store: &Store, actor: &Actor, unit: &str, f: &Filter, by_re
             SummaryRow { key, label, counts }
         })
         .collect();
-    out.sort_by(|a, b| a.label.cmp(&b.label));
+    // Vietnamese order: by the letters without their marks, then as written.
+    out.sort_by_cached_key(|r| (kyso_org::text::fold(&r.label), r.label.clone()));
     Ok(Summary { scope_id: scope.id.clone(), scope_name: scope.name.clone(), scope_level: scope.level.clone(), rows_are, rows: out, total })
 }
 

@@ -91,7 +91,8 @@ pub fn xlsx(s: &Summary, lines: &[Line]) -> Result<Vec<u8>> {
     }
     sheet.set_column_width(0, 40).map_err(xlsx_error)?;
     let detail = book.add_worksheet().set_name("Chi tiết").map_err(xlsx_error)?;
-    for (i, h) in ["Sổ", "Người/đơn vị phải nộp", "Đơn vị", "Trường", "Kỳ", "Hạn", "Trạng thái", "Mã văn bản"].iter().enumerate() {
+    for (i, h) in ["Sổ", "Người/đơn vị phải nộp", "Đơn vị", "Trường", "Kỳ", "Hạn", "Trạng thái", "Mã văn bản"].iter().enumerate()
+    {
         detail.write_string_with_format(0, i as u16, *h, &bold).map_err(xlsx_error)?;
     }
     for (r, l) in lines.iter().enumerate() {

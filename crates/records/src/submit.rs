@@ -65,7 +65,14 @@ pub fn owes(actor: &Actor, o: &Obligation) -> bool {
 /// The owner submits the record for `obligation_id`. The title defaults to "register — owner —
 /// period". Refused when someone else owes it (as if it did not exist) or it was submitted
 /// already (its document then carries corrections as new versions).
-pub async fn submit(wf: &Arc<Workflow>, actor: &Actor, obligation_id: &str, title: Option<&str>, upload: Received, cancel: &Cancel) -> Result<DocumentView> {
+pub async fn submit(
+    wf: &Arc<Workflow>,
+    actor: &Actor,
+    obligation_id: &str,
+    title: Option<&str>,
+    upload: Received,
+    cancel: &Cancel,
+) -> Result<DocumentView> {
     let store = &wf.store;
     let o = get(store, obligation_id).await?.ok_or(RecordsError::NotFound("record"))?;
     if !owes(actor, &o) {

@@ -78,7 +78,14 @@ pub fn periods_of(semesters: &[(i64, i64)]) -> Vec<Period> {
     }];
     const ROMAN: [&str; 3] = ["I", "II", "III"];
     for (i, (s, e)) in semesters.iter().enumerate() {
-        out.push(Period { id: new_id(), kind: "semester", seq: i as i64 + 1, label: format!("Học kỳ {}", ROMAN[i]), starts_at: *s, ends_at: *e });
+        out.push(Period {
+            id: new_id(),
+            kind: "semester",
+            seq: i as i64 + 1,
+            label: format!("Học kỳ {}", ROMAN[i]),
+            starts_at: *s,
+            ends_at: *e,
+        });
     }
     let vn_midnight = |y: i32, m: u32| days_from_civil(y, m, 1) * DAY - kyso_clock::VIETNAM_OFFSET_SECS;
     let (mut y, mut m, mut seq) = (first.year, first.month, 1);
@@ -236,8 +243,15 @@ pub async fn refresh(store: &Store, actor: &Actor, year_id: &str) -> Result<usiz
     let owners = Owners::load(store, &tree, &year.school_id).await?;
     let mut tx = store.db.write().await?;
     let (created, _) = generate(&mut tx, &tree, &year, &periods, &registers, &owners).await?;
-    kyso_org::record(&mut tx, actor, "school_year_refreshed", None, Some(&year.school_id), serde_json::json!({"year": year.name, "obligations": created}))
-        .await?;
+    kyso_org::record(
+        &mut tx,
+        actor,
+        "school_year_refreshed",
+        None,
+        Some(&year.school_id),
+        serde_json::json!({"year": year.name, "obligations": created}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -310,7 +324,16 @@ async fn generate(
         for p in periods.iter().filter(|p| p.kind == kind) {
             let due = if r.due == "start" { p.starts_at + DAY } else { p.ends_at };
             for (owner, name, unit) in list {
-                pending.push([new_id(), p.id.clone(), r.code.clone(), r.id.clone(), r.owner_type.clone(), owner.clone(), name.clone(), unit.clone()]);
+                pending.push([
+                    new_id(),
+                    p.id.clone(),
+                    r.code.clone(),
+                    r.id.clone(),
+                    r.owner_type.clone(),
+                    owner.clone(),
+                    name.clone(),
+                    unit.clone(),
+                ]);
                 times.push((p.starts_at, due));
             }
         }
@@ -395,7 +418,14 @@ pub async fn periods(store: &Store, year_id: &str) -> Result<Vec<Period>> {
         .map(|r| {
             let kind: String = r.try_get(1)?;
             let kind = ["school_year", "semester", "month", "week"].into_iter().find(|k| *k == kind).unwrap_or("week");
-            Ok(Period { id: r.try_get(0)?, kind, seq: r.try_get(2)?, label: r.try_get(3)?, starts_at: r.try_get(4)?, ends_at: r.try_get(5)? })
+            Ok(Period {
+                id: r.try_get(0)?,
+                kind,
+                seq: r.try_get(2)?,
+                label: r.try_get(3)?,
+                starts_at: r.try_get(4)?,
+                ends_at: r.try_get(5)?,
+            })
         })
         .collect()
 }

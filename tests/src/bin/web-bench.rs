@@ -104,10 +104,18 @@ fn main() {
         worst = worst.max(t.p95);
         let with_assets = t.bytes + css_js + if path.starts_with("/documents/") { viewer } else { 0 };
         heaviest = heaviest.max(with_assets);
-        println!("{name:<34} {:>8} {:>8} {:>8} {:>10.1} {:>12.1}", ms(t.p50), ms(t.p95), ms(t.max), t.bytes as f64 / 1024.0, with_assets as f64 / 1024.0);
+        println!(
+            "{name:<34} {:>8} {:>8} {:>8} {:>10.1} {:>12.1}",
+            ms(t.p50),
+            ms(t.p95),
+            ms(t.max),
+            t.bytes as f64 / 1024.0,
+            with_assets as f64 / 1024.0
+        );
     }
     println!("peer: the same lists over REST (JSON)");
-    for (name, path, token) in [("GET /api/v1/inbox (head)", "/inbox", &head), ("GET /api/v1/documents (teacher)", "/documents", &teacher)] {
+    for (name, path, token) in [("GET /api/v1/inbox (head)", "/inbox", &head), ("GET /api/v1/documents (teacher)", "/documents", &teacher)]
+    {
         let t = measure(&client, &format!("{}{path}", api.base), None, Some(token), requests);
         println!("{name:<34} {:>8} {:>8} {:>8} {:>10.1}", ms(t.p50), ms(t.p95), ms(t.max), t.bytes as f64 / 1024.0);
     }
