@@ -3,7 +3,7 @@
 //! a Phòng or a school adds registers or overrides a code for their subtree, and a school sees,
 //! for each code, the definition made nearest to it.
 
-use crate::error::{RecordsError, Result, invalid};
+use crate::error::{RecordsError, Result, Rule, invalid};
 use kyso_org::{Actor, OrgTree, tree::administers};
 use kyso_store::{Store, new_id};
 use serde::{Deserialize, Serialize};
@@ -63,25 +63,25 @@ pub fn national() -> Vec<RegisterType> {
 pub fn check(r: &RegisterType) -> Result<()> {
     let code_ok = (2..=64).contains(&r.code.len()) && r.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !code_ok {
-        return Err(invalid("code", "2 to 64 characters: lower-case letters, digits and hyphens"));
+        return Err(invalid("code", Rule::CodeFormat));
     }
     kyso_org::text::line(&r.name_vi, "name_vi", 200)?;
     kyso_org::text::line(&r.name_en, "name_en", 200)?;
     kyso_org::text::line(&r.citation, "citation", 500)?;
     let one_of = |field: &'static str, v: &str, allowed: &[&str]| {
-        if allowed.contains(&v) { Ok(()) } else { Err(invalid(field, format!("{v:?} is not one of {}", allowed.join(", ")))) }
+        if allowed.contains(&v) { Ok(()) } else { Err(invalid(field, Rule::OneOf { value: v.chars().take(64).collect(), allowed: allowed.join(", ") })) }
     };
     one_of("owner_type", &r.owner_type, OWNER_TYPES)?;
     one_of("frequency", &r.frequency, FREQUENCIES)?;
     one_of("due", &r.due, &["start", "end"])?;
     if r.levels.is_empty() {
-        return Err(invalid("levels", "at least one level"));
+        return Err(invalid("levels", Rule::AtLeastOne));
     }
     for l in &r.levels {
         one_of("levels", l, LEVELS)?;
     }
     if r.formats.is_empty() {
-        return Err(invalid("formats", "at least one format"));
+        return Err(invalid("formats", Rule::AtLeastOne));
     }
     for f in &r.formats {
         one_of("formats", f, FORMATS)?;
@@ -139,7 +139,7 @@ pub async fn seed(store: &Store) -> Result<usize> {
     for (id, name, stages) in templates() {
         let exists = sqlx::query("SELECT 1 FROM templates WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.is_some();
         if !exists {
-            let stages = serde_json::to_string(&stages).map_err(|e| invalid("template", e.to_string()))?;
+            let stages = serde_json::to_string(&stages).expect("stages serialise");
             sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(name)
@@ -264,7 +264,7 @@ pub async fn save(store: &Store, actor: &Actor, unit: &str, mut r: RegisterType)
     let template_exists =
         sqlx::query("SELECT 1 FROM templates WHERE id = $1").bind(&r.template).fetch_optional(&store.db.pool).await?.is_some();
     if !template_exists {
-        return Err(invalid("template", format!("no approval chain {:?}", r.template)));
+        return Err(invalid("template", Rule::NoSuchTemplate(r.template.chars().take(64).collect())));
     }
     let mut tx = store.db.write().await?;
     let now = tx.now();

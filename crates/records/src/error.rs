@@ -18,8 +18,8 @@ pub enum RecordsError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error("{field}: {problem}")]
-    Invalid { field: &'static str, problem: String },
+    #[error("{field}: {rule}")]
+    Invalid { field: &'static str, rule: Rule },
     #[error("a school year named {0:?} is already open for this school")]
     YearExists(String),
     #[error("this record has already been submitted: open its document to follow it or send a new version")]
@@ -36,6 +36,30 @@ impl From<sqlx::Error> for RecordsError {
 
 pub type Result<T, E = RecordsError> = std::result::Result<T, E>;
 
-pub(crate) fn invalid(field: &'static str, problem: impl Into<String>) -> RecordsError {
-    RecordsError::Invalid { field, problem: problem.into() }
+pub(crate) fn invalid(field: &'static str, rule: Rule) -> RecordsError {
+    RecordsError::Invalid { field, rule }
+}
+
+/// What a value broke; the edge words it in Vietnamese too.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rule {
+    #[error("2 to 64 characters: lower-case letters, digits and hyphens")]
+    CodeFormat,
+    #[error("{value:?} is not one of {allowed}")]
+    OneOf { value: String, allowed: String },
+    #[error("give at least one")]
+    AtLeastOne,
+    #[error("a school year is written YYYY-YYYY with consecutive years, e.g. 2026-2027")]
+    YearName,
+    #[error("one to three semesters")]
+    SemesterCount,
+    #[error("dates are written YYYY-MM-DD")]
+    DateFormat,
+    #[error("each semester ends after it starts and after the one before it")]
+    SemesterOrder,
+    #[error("a school year lasts at most 400 days")]
+    YearTooLong,
+    #[error("no approval chain {0:?}")]
+    NoSuchTemplate(String),
 }

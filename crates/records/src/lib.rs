@@ -13,4 +13,4 @@ pub mod export;
 pub mod submit;
 pub mod years;
 
-pub use error::{RecordsError, Result};
+pub use error::{RecordsError, Result, Rule};

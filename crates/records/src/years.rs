@@ -5,7 +5,7 @@
 //! (`refresh` adds what people or registers added since need, and never removes anything).
 
 use crate::catalogue::{self, RegisterType};
-use crate::error::{RecordsError, Result, invalid};
+use crate::error::{RecordsError, Result, Rule, invalid};
 use kyso_clock::{CivilTime, days_from_civil, parse_vietnam_date};
 use kyso_org::{Actor, OrgTree, tree::administers};
 use kyso_store::{Binds, Store, WriteTx, new_id};
@@ -60,7 +60,7 @@ fn check_name(name: &str) -> Result<()> {
     let ok = parts.len() == 2
         && parts.iter().all(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit()))
         && parts[1].parse::<i32>().ok() == parts[0].parse::<i32>().ok().map(|y| y + 1);
-    if ok { Ok(()) } else { Err(invalid("name", "a school year is written YYYY-YYYY with consecutive years, e.g. 2026-2027")) }
+    if ok { Ok(()) } else { Err(invalid("name", Rule::YearName)) }
 }
 
 /// The year's periods from its semesters (Vietnam midnights; `ends_at` exclusive).
@@ -147,24 +147,24 @@ pub async fn open(store: &Store, actor: &Actor, y: NewYear<'_>) -> Result<Opened
     actor.require_user()?;
     check_name(y.name)?;
     if !catalogue::LEVELS.contains(&y.education_level) {
-        return Err(invalid("education_level", format!("one of {}", catalogue::LEVELS.join(", "))));
+        return Err(invalid("education_level", Rule::OneOf { value: y.education_level.chars().take(64).collect(), allowed: catalogue::LEVELS.join(", ") }));
     }
     if y.semesters.is_empty() || y.semesters.len() > 3 {
-        return Err(invalid("semesters", "one to three semesters"));
+        return Err(invalid("semesters", Rule::SemesterCount));
     }
     let mut bounds = Vec::new();
     for (a, b) in y.semesters {
         let (Some(s), Some(e)) = (parse_vietnam_date(a), parse_vietnam_date(b)) else {
-            return Err(invalid("semesters", format!("dates are written YYYY-MM-DD, not {a:?}–{b:?}")));
+            return Err(invalid("semesters", Rule::DateFormat));
         };
         let e = e + DAY;
         if e <= s || bounds.last().is_some_and(|(_, prev_end)| s < *prev_end) {
-            return Err(invalid("semesters", "each semester ends after it starts and after the one before it"));
+            return Err(invalid("semesters", Rule::SemesterOrder));
         }
         bounds.push((s, e));
     }
     if bounds[bounds.len() - 1].1 - bounds[0].0 > 400 * DAY {
-        return Err(invalid("semesters", "a school year lasts at most 400 days"));
+        return Err(invalid("semesters", Rule::YearTooLong));
     }
     let tree = OrgTree::load(&store.db.pool).await?;
     let school = tree.get(y.school).filter(|o| o.level == "school").ok_or(RecordsError::NotFound("school"))?;

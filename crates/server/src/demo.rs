@@ -20,7 +20,7 @@ macro_rules! pki {
 }
 
 /// The test PKI (public test material, never for real signatures): (stem, key, certificate).
-const KEYS: &[(&str, &str, &str)] = &[
+pub(crate) const KEYS: &[(&str, &str, &str)] = &[
     ("teacher-rsa", pki!("teacher-rsa.key.pem"), pki!("teacher-rsa.cert.pem")),
     ("head-p256", pki!("head-p256.key.pem"), pki!("head-p256.cert.pem")),
     ("principal-p256", pki!("principal-p256.key.pem"), pki!("principal-p256.cert.pem")),
@@ -28,8 +28,10 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("librarian-p256", pki!("librarian-p256.key.pem"), pki!("librarian-p256.cert.pem")),
     ("district-p384", pki!("district-p384.key.pem"), pki!("district-p384.cert.pem")),
 ];
-const ISSUING_CA: &str = pki!("issuing-ca.cert.pem");
+pub(crate) const ISSUING_CA: &str = pki!("issuing-ca.cert.pem");
 pub const ROOT: &str = pki!("root.cert.pem");
+/// A one-page PDF made with qpdf (testdata/README.md): the demo's sample lesson plan.
+pub(crate) const SAMPLE_PDF: &[u8] = include_bytes!("../../../testdata/pdf/rotated-90.pdf");
 /// The CAs' CRLs (valid to 2049): revocation answers where no responder runs.
 pub const CRLS: &[&[u8]] = &[include_bytes!("../../../testdata/pki/issuing-ca.crl"), include_bytes!("../../../testdata/pki/root.crl")];
 
@@ -65,7 +67,7 @@ pub fn kek(data_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
     Ok(k)
 }
 
-fn der_of(pem: &str) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+pub(crate) fn der_of(pem: &str) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
     let (_, der) = der::pem::decode_vec(pem.as_bytes()).map_err(|e| e.to_string())?;
     Ok(der)
 }
@@ -118,6 +120,8 @@ pub async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Se
             .await?;
         ids.push(id);
     }
+    // The records catalogue's seed made the lesson-plan chain already; the demo names it fully.
+    sqlx::query("DELETE FROM templates WHERE id = 'lesson-plan'").execute(&mut *tx).await?;
     sqlx::query("INSERT INTO templates (id, name, stages) VALUES ($1, $2, $3)")
         .bind("lesson-plan")
         .bind("Giáo án: giáo viên → tổ trưởng → hiệu trưởng → phòng GD&ĐT")
@@ -140,6 +144,7 @@ pub async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Se
         chain.extend(ca.iter().cloned());
         state.workflow.signers.assign(store, &admin, username, KeySource::Pkcs8 { der: der_of(key)?, chain }, None).await?;
     }
+    crate::demo_records::seed(state, &admin, &hash).await?;
     tracing::info!(people = PEOPLE.len(), "demo: seeded a district, two schools, people for every role and the lesson-plan chain");
     Ok(())
 }

@@ -7,6 +7,8 @@
 
 pub mod api;
 #[cfg(feature = "demo")]
+mod demo_records;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod http;
 pub mod web;
@@ -59,6 +61,8 @@ impl Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error("seeding the register catalogue: {0}")]
+    Catalogue(String),
     #[error("database {url}: {source}")]
     Database { url: String, source: kyso_store::StoreError },
     #[error("data directory {path}: {source}")]
@@ -115,6 +119,7 @@ impl AppState {
         let interrupted = crate::api::operations::interrupted_result().to_string();
         kyso_workflow::operations::interrupt_pending(&store, &interrupted).await.map_err(|e| ServeError::Demo(e.to_string()))?;
         kyso_store::idempotency::release_abandoned(&store.db).await.map_err(|source| ServeError::Database { url: redact(&url), source })?;
+        kyso_records::catalogue::seed(&store).await.map_err(|e| ServeError::Catalogue(e.to_string()))?;
         let mut trust_anchors = Vec::new();
         for path in &config.trust_anchors {
             let bytes = std::fs::read(path).map_err(|e| ServeError::TrustAnchor { path: path.clone(), message: e.to_string() })?;

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod keys;
 pub mod operations;
 pub mod orgs;
+pub mod records;
 pub mod users;
 pub mod verify;
 
@@ -29,4 +30,5 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(operations::routes())
         .merge(verify::routes())
         .merge(audit::routes())
+        .merge(records::routes())
 }

@@ -88,6 +88,10 @@ fn vi_noun(what: &str) -> &str {
         "delegation" => "ủy quyền",
         "API client" => "ứng dụng",
         "page" => "trang",
+        "unit" => "đơn vị",
+        "school" => "trường",
+        "school year" => "năm học",
+        "record" => "hồ sơ",
         other => other,
     }
 }
@@ -120,6 +124,17 @@ pub fn vi_field(field: &str) -> &str {
         "role" => "vai trò",
         "valid_until" => "thời hạn",
         "override_reason" => "lý do chấp nhận ngoại lệ",
+        "code" => "mã sổ",
+        "semesters" => "học kỳ",
+        "education_level" => "cấp học",
+        "levels" => "cấp học",
+        "formats" => "định dạng",
+        "frequency" => "định kỳ",
+        "owner_type" => "người phải nộp",
+        "due" => "hạn nộp",
+        "citation" => "căn cứ",
+        "name_vi" => "tên tiếng Việt",
+        "name_en" => "tên tiếng Anh",
         other => other,
     }
 }
@@ -424,5 +439,43 @@ pub fn vi_pdf(e: &kyso_pdf::Error) -> String {
         kyso_pdf::Error::Field(m) => format!("trường chữ ký: {m}"),
         kyso_pdf::Error::Malformed(m) => format!("tệp PDF bị hỏng: {m}"),
         other => other.to_string(),
+    }
+}
+
+impl From<kyso_records::RecordsError> for ApiError {
+    fn from(e: kyso_records::RecordsError) -> Self {
+        use kyso_records::{RecordsError as E, Rule};
+        let en = e.to_string();
+        match e {
+            E::Store(s) => s.into(),
+            E::Org(o) => o.into(),
+            E::Workflow(w) => w.into(),
+            E::NotFound(what) => Self::not_found(what),
+            E::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", en, "bạn không có quyền thực hiện việc này đối với đơn vị này"),
+            E::Invalid { field, rule } => {
+                let vi = match &rule {
+                    Rule::CodeFormat => "gồm 2–64 chữ thường không dấu, chữ số hoặc dấu '-'".to_string(),
+                    Rule::OneOf { value, allowed } => format!("{value:?} không thuộc: {allowed}"),
+                    Rule::AtLeastOne => "cần ít nhất một giá trị".into(),
+                    Rule::YearName => "năm học viết dạng YYYY-YYYY, hai năm liền nhau, ví dụ 2026-2027".into(),
+                    Rule::SemesterCount => "từ một đến ba học kỳ".into(),
+                    Rule::DateFormat => "ngày viết dạng YYYY-MM-DD".into(),
+                    Rule::SemesterOrder => "mỗi học kỳ kết thúc sau khi bắt đầu và sau học kỳ trước".into(),
+                    Rule::YearTooLong => "một năm học dài tối đa 400 ngày".into(),
+                    Rule::NoSuchTemplate(t) => format!("không có quy trình ký {t:?}"),
+                    _ => "giá trị không hợp lệ".into(),
+                };
+                Self::bad_request(en, format!("{}: {vi}", vi_field(field)))
+            }
+            E::YearExists(name) => Self::new(StatusCode::CONFLICT, "year_exists", en, format!("năm học {name} của trường đã được mở")),
+            E::AlreadySubmitted => Self::new(
+                StatusCode::CONFLICT,
+                "already_submitted",
+                en,
+                "hồ sơ này đã được nộp: hãy mở văn bản để theo dõi hoặc gửi phiên bản mới",
+            ),
+            E::Spreadsheet(m) => Self::internal("writing the spreadsheet", m),
+            other => Self::internal("handling the request", other),
+        }
     }
 }
