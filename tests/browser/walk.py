@@ -286,6 +286,46 @@ def main():
         expect(p.locator(".error-summary")).to_contain_text("tài khoản bị khóa đến")
         ctx.close()
 
+        step("the records archive: the principal's dashboard, its spreadsheet, and a teacher sends what she owes")
+        mctx, principal = w.person("minh")
+        principal.goto(base + "/records")
+        expect(principal.locator("h2").first).to_contain_text("Trường THCS Gia Thụy")
+        math_row = principal.locator("table.counts tbody tr", has_text="Tổ Toán – Tin")
+        expect(math_row).to_have_count(1)
+        expect(math_row.locator("td[data-label='Bị trả lại']")).to_have_text("1")
+        page_total = int(principal.locator("table.counts tfoot td[data-label='Tổng']").inner_text())
+        w.shot(principal, "24-records-dashboard")
+        with principal.expect_download() as dl:
+            principal.click("a[href*='format=xlsx']")
+        xlsx = Path(a.out) / "dashboard.xlsx"
+        dl.value.save_as(xlsx)
+        import openpyxl
+        sheet = openpyxl.load_workbook(xlsx)["Tổng hợp"]
+        totals = [r for r in sheet.iter_rows(min_row=4, values_only=True) if r[0] == "Tổng cộng"]
+        assert totals and int(totals[0][-1]) == page_total, f"xlsx total {totals} against the page's {page_total}"
+        result["records_total"] = page_total
+        principal.goto(base + "/records/registers?unit=school")
+        expect(principal.locator("main")).to_contain_text("Thông tư 32/2020/TT-BGDĐT")
+        w.shot(principal, "25-records-catalogue")
+        principal.goto(base + "/records/years")
+        expect(principal.locator("tbody")).to_contain_text("2026-2027")
+        w.shot(principal, "26-records-years")
+        mctx.close()
+        rctx, huong = w.person("huong")
+        huong.goto(base + "/records")
+        w.shot(huong, "27-records-mine")
+        huong.locator("table.responsive tbody tr", has_text="Kế hoạch bài dạy").first.locator("a").click()
+        expect(huong.locator("h1")).to_have_text("Kế hoạch bài dạy (giáo án)")
+        w.shot(huong, "28-records-send")
+        huong.set_input_files("#file", a.pdf)
+        huong.click("main form button[type=submit]")
+        huong.wait_for_url(re.compile(r"/documents/[^/?]+\?done=submitted"))
+        expect(huong.locator("h1")).to_contain_text("Kế hoạch bài dạy (giáo án) — Nguyễn Thị Hương — Tuần")
+        huong.goto(base + "/records")
+        first = huong.locator("table.responsive tbody tr").first.locator("a")
+        assert "/documents/" in (first.get_attribute("href") or ""), "the record now opens its document"
+        rctx.close()
+
         step("the administrator's pages")
         zctx, admin = w.person("admin")
         for path, name in (("/admin", "18-admin"), ("/admin/people", "19-people"), ("/admin/people/huong", "20-person"),

@@ -190,3 +190,48 @@ fn year_dashboard_and_export(backend: Backend) {
         }
     });
 }
+
+// The same over REST, on `kyso serve --demo` (which opens 2026-2027 for its school): a teacher
+// lists what she owes and sends one record, with an idempotency key that replays; the principal
+// reads the dashboard as JSON, CSV and xlsx; a teacher and another school see no dashboard.
+on_both_databases!(records_over_rest_on_sqlite, records_over_rest_on_postgres => over_rest);
+
+fn over_rest(backend: kyso_tests::service::Backend) {
+    use kyso_tests::service::{Body, Server, expect, fresh_database, lesson_plan};
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(backend, dir.path());
+    let server = Server::start(&dir.path().join("data"), &db, &[]);
+    let api = server.api();
+    let (huong, minh, lan) = (api.login("huong"), api.login("minh"), api.login("lan"));
+    let mine = api.get("/records/obligations?register=ke-hoach-bai-day", &huong);
+    expect(&mine, "GET", "/api/v1/records/obligations", 200);
+    let items = mine.json["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "the demo's open year owes lesson plans: {}", mine.json);
+    let open = items.iter().find(|o| o["document_id"].is_null()).expect("one not sent yet");
+    let id = open["id"].as_str().unwrap();
+    let path = format!("/records/obligations/{id}/submit");
+    let sent = api.call("POST", &path, Some(&huong), Body::Pdf(&lesson_plan()), &[("idempotency-key", "tuan-13")]);
+    expect(&sent, "POST", "/api/v1/records/obligations/{id}/submit", 201);
+    assert!(sent.json["title"].as_str().unwrap().starts_with("Kế hoạch bài dạy (giáo án) — Nguyễn Thị Hương — Tuần"), "{}", sent.json);
+    let again = api.call("POST", &path, Some(&huong), Body::Pdf(&lesson_plan()), &[("idempotency-key", "tuan-13")]);
+    assert!(again.replayed && again.json["id"] == sent.json["id"], "the same key replays");
+    let twice = api.call("POST", &path, Some(&huong), Body::Pdf(&lesson_plan()), &[]);
+    assert_eq!((twice.status, twice.json["error"]["code"].as_str()), (409, Some("already_submitted")));
+    let not_hers = api.call("POST", &path, Some(&lan), Body::Pdf(&lesson_plan()), &[]);
+    assert_eq!(not_hers.status, 404);
+
+    let d = api.get("/records/dashboard?unit=school", &minh);
+    expect(&d, "GET", "/api/v1/records/dashboard", 200);
+    assert_eq!(d.json["rows_are"], "unit");
+    let draft: i64 = d.json["rows"].as_array().unwrap().iter().map(|r| r["counts"]["draft"].as_i64().unwrap() + r["counts"]["overdue"].as_i64().unwrap()).sum();
+    assert!(draft >= 1, "{}", d.json);
+    let csv = api.get("/records/dashboard?unit=school&format=csv", &minh);
+    assert_eq!(csv.status, 200);
+    assert!(String::from_utf8_lossy(&csv.bytes).contains("Tổ Ngữ văn"));
+    let xlsx = api.get("/records/dashboard?unit=school&format=xlsx", &minh);
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.bytes.starts_with(b"PK"), "an xlsx is a zip");
+    for who in [&huong, &lan] {
+        assert_eq!(api.get("/records/dashboard?unit=school", who).status, 404);
+    }
+}

@@ -253,7 +253,7 @@ pub struct Line {
     pub document_id: Option<String>,
 }
 
-/// The obligations below `unit` (or the actor's own with `mine`), newest deadline first.
+/// The obligations below `unit` (or the actor's own without it), the newest periods first.
 pub async fn lines(store: &Store, actor: &Actor, unit: Option<&str>, f: &Filter, limit: i64, offset: i64) -> Result<Vec<Line>> {
     let tree = OrgTree::load(&store.db.pool).await?;
     refresh(store).await?;
@@ -281,7 +281,7 @@ pub async fn lines(store: &Store, actor: &Actor, unit: Option<&str>, f: &Filter,
         .query(format!(
             "SELECT o.id, o.register_code, r.name_vi, o.owner_name, o.unit_id, o.school_id, p.label, o.due_at, {status}, o.document_id \
              FROM obligations o JOIN periods p ON p.id = o.period_id JOIN register_types r ON r.id = o.register_id \
-             WHERE {scope}{rest} ORDER BY o.due_at DESC, o.register_code, o.owner_name, o.id LIMIT {} OFFSET {}",
+             WHERE {scope}{rest} ORDER BY o.opens_at DESC, o.due_at, o.register_code, o.owner_name, o.id LIMIT {} OFFSET {}",
             limit.clamp(1, 100_000),
             offset.max(0)
         ))

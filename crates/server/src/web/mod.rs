@@ -15,6 +15,7 @@ pub mod auth;
 pub mod documents;
 pub mod form;
 pub mod i18n;
+pub mod records;
 pub mod verify;
 
 use crate::AppState;
@@ -35,7 +36,7 @@ pub const LANG_COOKIE: &str = "kyso_lang";
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().merge(assets::routes()).merge(auth::routes()).merge(documents::routes()).merge(verify::routes()).merge(admin::routes())
+    Router::new().merge(assets::routes()).merge(auth::routes()).merge(documents::routes()).merge(verify::routes()).merge(admin::routes()).merge(records::routes())
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -137,6 +138,7 @@ impl Chrome {
             ("/inbox", l.t("Việc cần làm", "To do")),
             ("/documents", l.t("Hồ sơ", "Documents")),
             ("/submit", l.t("Trình ký", "Submit")),
+            ("/records", l.t("Hồ sơ sổ sách", "Records")),
             ("/verify", l.t("Kiểm tra chữ ký", "Verify")),
         ];
         if a.has_role("auditor") || a.has_role("admin") {
