@@ -223,7 +223,12 @@ fn over_rest(backend: kyso_tests::service::Backend) {
     let d = api.get("/records/dashboard?unit=school", &minh);
     expect(&d, "GET", "/api/v1/records/dashboard", 200);
     assert_eq!(d.json["rows_are"], "unit");
-    let draft: i64 = d.json["rows"].as_array().unwrap().iter().map(|r| r["counts"]["draft"].as_i64().unwrap() + r["counts"]["overdue"].as_i64().unwrap()).sum();
+    let draft: i64 = d.json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["counts"]["draft"].as_i64().unwrap() + r["counts"]["overdue"].as_i64().unwrap())
+        .sum();
     assert!(draft >= 1, "{}", d.json);
     let csv = api.get("/records/dashboard?unit=school&format=csv", &minh);
     assert_eq!(csv.status, 200);

@@ -69,7 +69,11 @@ pub fn check(r: &RegisterType) -> Result<()> {
     kyso_org::text::line(&r.name_en, "name_en", 200)?;
     kyso_org::text::line(&r.citation, "citation", 500)?;
     let one_of = |field: &'static str, v: &str, allowed: &[&str]| {
-        if allowed.contains(&v) { Ok(()) } else { Err(invalid(field, Rule::OneOf { value: v.chars().take(64).collect(), allowed: allowed.join(", ") })) }
+        if allowed.contains(&v) {
+            Ok(())
+        } else {
+            Err(invalid(field, Rule::OneOf { value: v.chars().take(64).collect(), allowed: allowed.join(", ") }))
+        }
     };
     one_of("owner_type", &r.owner_type, OWNER_TYPES)?;
     one_of("frequency", &r.frequency, FREQUENCIES)?;

@@ -98,6 +98,8 @@ pub async fn submit(
         // submitter's list as an ordinary document.
         return Err(RecordsError::AlreadySubmitted);
     }
+    let year_id: String = sqlx::query("SELECT year_id FROM obligations WHERE id = $1").bind(&o.id).fetch_one(&mut *tx).await?.try_get(0)?;
+    crate::dashboard::retally(&mut tx, &year_id).await?;
     kyso_org::record(
         &mut tx,
         actor,

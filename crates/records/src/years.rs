@@ -147,7 +147,10 @@ pub async fn open(store: &Store, actor: &Actor, y: NewYear<'_>) -> Result<Opened
     actor.require_user()?;
     check_name(y.name)?;
     if !catalogue::LEVELS.contains(&y.education_level) {
-        return Err(invalid("education_level", Rule::OneOf { value: y.education_level.chars().take(64).collect(), allowed: catalogue::LEVELS.join(", ") }));
+        return Err(invalid(
+            "education_level",
+            Rule::OneOf { value: y.education_level.chars().take(64).collect(), allowed: catalogue::LEVELS.join(", ") },
+        ));
     }
     if y.semesters.is_empty() || y.semesters.len() > 3 {
         return Err(invalid("semesters", Rule::SemesterCount));
@@ -373,6 +376,7 @@ async fn generate(
             .await?;
         created += done.rows_affected() as usize;
     }
+    crate::dashboard::retally(tx, &year.id).await?;
     Ok((created, skipped))
 }
 

@@ -22,7 +22,10 @@ const MATH: &[(&str, &str, &str, &str)] = &[
 
 async fn actor(state: &AppState, username: &str) -> DemoResult<Actor> {
     let p = kyso_org::people::by_username(&state.store, username).await?.ok_or("a demo person is missing")?;
-    Ok(Actor { principal: kyso_org::Principal::User { id: p.id, username: p.username, full_name: p.full_name }, memberships: p.memberships })
+    Ok(Actor {
+        principal: kyso_org::Principal::User { id: p.id, username: p.username, full_name: p.full_name },
+        memberships: p.memberships,
+    })
 }
 
 fn upload(state: &AppState, bytes: &[u8]) -> DemoResult<kyso_store::Received> {
@@ -44,7 +47,12 @@ pub async fn seed(state: &AppState, admin: &Actor, password_hash: &str) -> DemoR
             .bind(password_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)").bind(&id).bind(&math.id).bind(*role).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(&math.id)
+            .bind(*role)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     let ca = kyso_pades::certinfo::parse_certificates(ISSUING_CA.as_bytes())?;
@@ -57,13 +65,17 @@ pub async fn seed(state: &AppState, admin: &Actor, password_hash: &str) -> DemoR
     }
     let minh = actor(state, "minh").await?;
     let semesters = [("2026-09-07".to_string(), "2027-01-16".to_string()), ("2027-01-25".to_string(), "2027-05-29".to_string())];
-    let new_year = kyso_records::years::NewYear { school: "school", name: "2026-2027", education_level: "secondary", semesters: &semesters };
+    let new_year =
+        kyso_records::years::NewYear { school: "school", name: "2026-2027", education_level: "secondary", semesters: &semesters };
     let opened = kyso_records::years::open(store, &minh, new_year).await?;
     // The two latest weeks that have begun: last week's plans are finished or returned, this
     // week's are on their way. Outside the school year there is nothing to show.
     let now = store.db.now();
-    let mut weeks: Vec<_> =
-        kyso_records::years::periods(store, &opened.year.id).await?.into_iter().filter(|p| p.kind == "week" && p.starts_at <= now).collect();
+    let mut weeks: Vec<_> = kyso_records::years::periods(store, &opened.year.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.kind == "week" && p.starts_at <= now)
+        .collect();
     let (Some(this_week), Some(last_week)) = (weeks.pop(), weeks.pop()) else { return Ok(()) };
     let pdf = crate::demo::SAMPLE_PDF;
     let (hoa, tuan, mai) = (actor(state, "hoa").await?, actor(state, "tuan").await?, actor(state, "mai").await?);

@@ -7,9 +7,9 @@
 
 pub mod api;
 #[cfg(feature = "demo")]
-mod demo_records;
-#[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
+mod demo_records;
 pub mod http;
 pub mod web;
 

@@ -62,13 +62,35 @@ CREATE TABLE IF NOT EXISTS obligations (
     state TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS obligations_once ON obligations (period_id, register_code, owner_id);
-CREATE INDEX IF NOT EXISTS obligations_department ON obligations (department_id, year_name, opens_at, district_id, state, due_at);
-CREATE INDEX IF NOT EXISTS obligations_district ON obligations (district_id, year_name, opens_at, school_id, state, due_at);
-CREATE INDEX IF NOT EXISTS obligations_school ON obligations (school_id, year_name, opens_at, unit_id, register_code, state, due_at);
+-- Each dashboard level reads one index in the order of its rows (the unit below), so counting
+-- streams without sorting.
+CREATE INDEX IF NOT EXISTS obligations_department ON obligations (department_id, year_name, district_id, opens_at, state, due_at);
+CREATE INDEX IF NOT EXISTS obligations_district ON obligations (district_id, year_name, school_id, opens_at, state, due_at);
+CREATE INDEX IF NOT EXISTS obligations_school ON obligations (school_id, year_name, unit_id, opens_at, register_code, state, due_at);
 CREATE INDEX IF NOT EXISTS obligations_owner ON obligations (owner_id, due_at);
+CREATE INDEX IF NOT EXISTS obligations_year ON obligations (year_id);
 CREATE INDEX IF NOT EXISTS obligations_document ON obligations (document_id);
 CREATE INDEX IF NOT EXISTS documents_updated ON documents (updated_at);
 CREATE TABLE IF NOT EXISTS records_sync (
     id BIGINT PRIMARY KEY,
     cursor_at BIGINT NOT NULL
 );
+-- Counts of obligations per school, register, period and state: what the Phòng's and the Sở's
+-- dashboards read (a few hundred rows per school instead of a row per obligation). Recomputed
+-- for a school year whenever one of its obligations changes state, in the same transaction.
+CREATE TABLE IF NOT EXISTS obligation_tally (
+    year_id TEXT NOT NULL,
+    year_name TEXT NOT NULL,
+    school_id TEXT NOT NULL,
+    district_id TEXT NOT NULL,
+    department_id TEXT NOT NULL,
+    register_code TEXT NOT NULL,
+    period_id TEXT NOT NULL,
+    opens_at BIGINT NOT NULL,
+    due_at BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    n BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS obligation_tally_year ON obligation_tally (year_id);
+CREATE INDEX IF NOT EXISTS obligation_tally_department ON obligation_tally (department_id, year_name, district_id, opens_at, state, due_at, n);
+CREATE INDEX IF NOT EXISTS obligation_tally_district ON obligation_tally (district_id, year_name, school_id, opens_at, state, due_at, n);

@@ -111,7 +111,11 @@ struct YearRequest {
     semesters: Vec<SemesterRequest>,
 }
 
-async fn open_year(State(state): State<Arc<AppState>>, caller: Caller, JsonBody(y): JsonBody<YearRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn open_year(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(y): JsonBody<YearRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     if y.semesters.len() > 3 {
         return Err(kyso_records::RecordsError::Invalid { field: "semesters", rule: kyso_records::Rule::SemesterCount }.into());
     }
@@ -123,7 +127,10 @@ async fn open_year(State(state): State<Arc<AppState>>, caller: Caller, JsonBody(
     )
     .await?;
     let skipped: Vec<Value> = opened.skipped.iter().map(|(code, why)| json!({"code": code, "reason": why})).collect();
-    Ok((StatusCode::CREATED, Json(json!({"year": opened.year, "periods": opened.periods, "obligations": opened.obligations, "skipped": skipped}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"year": opened.year, "periods": opened.periods, "obligations": opened.obligations, "skipped": skipped})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -201,7 +208,11 @@ pub fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> R
         .into_response()
 }
 
-async fn dashboard_answer(State(state): State<Arc<AppState>>, caller: Caller, QueryParams(q): QueryParams<DashboardQuery>) -> ApiResult<Response> {
+async fn dashboard_answer(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    QueryParams(q): QueryParams<DashboardQuery>,
+) -> ApiResult<Response> {
     let unit = q.unit.clone().or_else(|| caller.home_org().map(str::to_string)).ok_or_else(|| ApiError::not_found("unit"))?;
     let f = q.filter();
     let summary = dashboard::summary(&state.store, &caller, &unit, &f, q.by.as_deref() == Some("register")).await?;
@@ -218,7 +229,11 @@ async fn dashboard_answer(State(state): State<Arc<AppState>>, caller: Caller, Qu
 }
 
 /// The obligations below `unit`, or the caller's own without it.
-async fn obligations(State(state): State<Arc<AppState>>, caller: Caller, QueryParams(q): QueryParams<DashboardQuery>) -> ApiResult<Response> {
+async fn obligations(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    QueryParams(q): QueryParams<DashboardQuery>,
+) -> ApiResult<Response> {
     let f = q.filter();
     let (limit, offset) = (q.limit.unwrap_or(100).clamp(1, 1000), q.offset.unwrap_or(0).max(0));
     let lines = dashboard::lines(&state.store, &caller, q.unit.as_deref(), &f, limit, offset).await?;
@@ -244,7 +259,8 @@ async fn submit(
     QueryParams(q): QueryParams<SubmitQuery>,
     Upload(upload): Upload,
 ) -> ApiResult<Response> {
-    let request_sha = idempotent::request_digest(&[b"record", id.as_bytes(), q.title.as_deref().unwrap_or("").as_bytes(), upload.sha256.as_bytes()]);
+    let request_sha =
+        idempotent::request_digest(&[b"record", id.as_bytes(), q.title.as_deref().unwrap_or("").as_bytes(), upload.sha256.as_bytes()]);
     let (st, actor, cancel) = (state.clone(), caller.actor.clone(), state.shutdown.clone());
     idempotent::run(&state, &caller.owner(), &headers, &request_sha, async move {
         let view = kyso_records::submit::submit(&st.workflow, &actor, &id, q.title.as_deref(), upload, &cancel).await?;

@@ -451,7 +451,9 @@ impl From<kyso_records::RecordsError> for ApiError {
             E::Org(o) => o.into(),
             E::Workflow(w) => w.into(),
             E::NotFound(what) => Self::not_found(what),
-            E::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", en, "bạn không có quyền thực hiện việc này đối với đơn vị này"),
+            E::Forbidden(_) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", en, "bạn không có quyền thực hiện việc này đối với đơn vị này")
+            }
             E::Invalid { field, rule } => {
                 let vi = match &rule {
                     Rule::CodeFormat => "gồm 2–64 chữ thường không dấu, chữ số hoặc dấu '-'".to_string(),

@@ -36,7 +36,13 @@ pub const LANG_COOKIE: &str = "kyso_lang";
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().merge(assets::routes()).merge(auth::routes()).merge(documents::routes()).merge(verify::routes()).merge(admin::routes()).merge(records::routes())
+    Router::new()
+        .merge(assets::routes())
+        .merge(auth::routes())
+        .merge(documents::routes())
+        .merge(verify::routes())
+        .merge(admin::routes())
+        .merge(records::routes())
 }
 
 /// A cookie's value from the request's `Cookie` headers.

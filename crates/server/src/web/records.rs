@@ -153,7 +153,11 @@ fn line_view(l: Lang, x: &Line, owner_view: bool) -> LineView {
     };
     LineView {
         register: x.register_name.clone(),
-        owner: if x.unit_name.is_empty() || x.unit_name == x.owner_name { x.owner_name.clone() } else { format!("{} ({})", x.owner_name, x.unit_name) },
+        owner: if x.unit_name.is_empty() || x.unit_name == x.owner_name {
+            x.owner_name.clone()
+        } else {
+            format!("{} ({})", x.owner_name, x.unit_name)
+        },
         period: x.period.clone(),
         due: last_minute(x.due_at),
         status,
@@ -197,7 +201,8 @@ async fn dashboard_page(State(state): State<Arc<AppState>>, user: WebUser, Query
                 let href = (drill && r.key != *unit).then(|| format!("/records?{}", q.keep(&r.key)));
                 let row_key = r.key.clone();
                 let by_reg = s.rows_are == "register";
-                let base = if by_reg { format!("/records?{}&register={}", keep, enc(&row_key)) } else { format!("/records?{}", q.keep(&row_key)) };
+                let base =
+                    if by_reg { format!("/records?{}&register={}", keep, enc(&row_key)) } else { format!("/records?{}", q.keep(&row_key)) };
                 DashRow {
                     label: r.label.clone(),
                     href,
@@ -215,11 +220,14 @@ async fn dashboard_page(State(state): State<Arc<AppState>>, user: WebUser, Query
             percent: s.total.percent_signed(),
         });
         let schools: Vec<&str> = tree.subtree(unit).iter().filter(|o| o.level == "school").map(|o| o.id.as_str()).collect();
-        let mut names: Vec<String> = years::of_schools(&state.store, &schools).await.map_err(|e| err(e.into()))?.into_iter().map(|y| y.name).collect();
+        let mut names: Vec<String> =
+            years::of_schools(&state.store, &schools).await.map_err(|e| err(e.into()))?.into_iter().map(|y| y.name).collect();
         names.dedup();
         page.years = names.into_iter().map(|n| (n.clone(), q.year.as_deref() == Some(n.as_str()))).collect();
-        let catalogue: Vec<RegisterType> = kyso_records::catalogue::effective(&state.store, &tree, unit).await.map_err(|e| err(e.into()))?;
-        page.registers = catalogue.into_iter().map(|r| (r.code.clone(), r.name_vi, q.register.as_deref() == Some(r.code.as_str()))).collect();
+        let catalogue: Vec<RegisterType> =
+            kyso_records::catalogue::effective(&state.store, &tree, unit).await.map_err(|e| err(e.into()))?;
+        page.registers =
+            catalogue.into_iter().map(|r| (r.code.clone(), r.name_vi, q.register.as_deref() == Some(r.code.as_str()))).collect();
         // The obligations themselves: for a subject group always, elsewhere once a filter narrows them.
         if s.scope_level == "group" || f.register.is_some() || f.status.is_some() {
             let lines = dashboard::lines(&state.store, &user, Some(unit), &f, 200, 0).await.map_err(|e| err(e.into()))?;
@@ -279,7 +287,13 @@ async fn obligation_page(State(state): State<Arc<AppState>>, user: WebUser, Path
     Ok(render(ObligationPage { chrome: Chrome::for_user(&user, "/records"), o, due, owes, error: None }, user.lang))
 }
 
-async fn submit_record(State(state): State<Arc<AppState>>, user: WebUser, headers: HeaderMap, Path(id): Path<String>, m: Multipart) -> Result<Response, WebError> {
+async fn submit_record(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    m: Multipart,
+) -> Result<Response, WebError> {
     let err = fail(&user, "/records");
     check_form(&headers, &user.csrf, &user.csrf).map_err(&err)?;
     let form = crate::web::form::read_upload(&state, m).await.map_err(&err)?;
@@ -407,7 +421,12 @@ struct YearForm {
     s2_end: String,
 }
 
-async fn open_year(State(state): State<Arc<AppState>>, user: WebUser, headers: HeaderMap, Form(f): Form<YearForm>) -> Result<Response, WebError> {
+async fn open_year(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(f): Form<YearForm>,
+) -> Result<Response, WebError> {
     check_form(&headers, &user.csrf, &f.csrf).map_err(fail(&user, "/records"))?;
     let mut semesters = vec![(f.s1_start, f.s1_end)];
     if !f.s2_start.is_empty() || !f.s2_end.is_empty() {
