@@ -21,7 +21,9 @@ pub struct Domain {
 }
 
 /// (username, full name, CCCD, unit, role, test-PKI key stem)
-pub const PEOPLE: &[(&str, &str, Option<&str>, &str, &str, Option<&str>)] = &[
+pub type SeedPerson = (&'static str, &'static str, Option<&'static str>, &'static str, &'static str, Option<&'static str>);
+
+pub const PEOPLE: &[SeedPerson] = &[
     ("huong", "Nguyễn Thị Hương", Some("001190012345"), "group", "teacher", Some("teacher-rsa")),
     ("bao", "Phạm Quốc Bảo", Some("001085023456"), "group", "head_of_group", Some("head-p256")),
     ("minh", "Trần Văn Minh", Some("001078034567"), "school", "principal", Some("principal-p256")),

@@ -98,6 +98,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
+/// Writes the output through a temporary file in the same folder, renamed into place only when
 /// complete: a failure never leaves a partial file.
 fn write_atomically(output: &Path, f: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -27,6 +27,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))
 }
+
 /// `kyso audit verify`: checks the hash chain of the audit trail (and the checkpoints given).
 pub(crate) fn audit_verify(url: &str, checkpoints: &[kyso_store::audit::Checkpoint]) -> Result<kyso_store::audit::Verdict> {
     runtime()?.block_on(async {
@@ -59,8 +60,7 @@ pub(crate) fn audit_export(url: &str, out: &mut dyn Write) -> Result<Option<kyso
     })
 }
 
-/// Writes the output through a temporary file in the same folder, renamed into place only when
-
+/// `kyso keys list`: what a PKCS#11 module's tokens hold.
 pub(crate) fn keys_list(module: Option<String>, pin: Option<String>) -> Result<()> {
     let uri = kyso_keys_pkcs11::Pkcs11Uri { module_path: module, ..Default::default() };
     let path = kyso_keyring::pkcs11_module(&uri);

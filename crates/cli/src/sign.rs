@@ -338,8 +338,7 @@ pub(crate) fn add_field(input: &Path, output: &Path, name: &str, visible: Option
     })
 }
 
-/// The CRL files given with --crl.
-
+/// `kyso cades-sign`: a detached CAdES signature of any file.
 pub(crate) fn cades_sign(input: &Path, output: &Path, key_args: &KeyArgs, hash: Hash, pss: bool) -> Result<()> {
     let (key, chain) = key_args.load()?;
     let algorithm = SignatureAlgorithm::choose(key.kind(), hash.into(), pss)?;

@@ -3,6 +3,7 @@
 use super::*;
 use crate::args::*;
 
+/// The CRL files given with --crl.
 pub(crate) fn local_crls(paths: &[PathBuf]) -> Result<kyso_ltv::LocalCrls> {
     let mut crls = Vec::new();
     for p in paths {

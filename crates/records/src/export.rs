@@ -80,14 +80,13 @@ pub fn xlsx(s: &Summary, lines: &[Line]) -> Result<Vec<u8>> {
         sheet.write_string_with_format(2, i as u16 + 1, status_vi(st), &bold).map_err(xlsx_error)?;
     }
     sheet.write_string_with_format(2, STATUSES.len() as u16 + 1, "Tổng", &bold).map_err(xlsx_error)?;
-    let mut row = 3;
-    for (label, counts) in s.rows.iter().map(|r| (r.label.as_str(), &r.counts)).chain(std::iter::once(("Tổng cộng", &s.total))) {
+    let rows = s.rows.iter().map(|r| (r.label.as_str(), &r.counts)).chain(std::iter::once(("Tổng cộng", &s.total)));
+    for (row, (label, counts)) in (3..).zip(rows) {
         sheet.write_string(row, 0, label).map_err(xlsx_error)?;
         for (i, st) in STATUSES.iter().enumerate() {
             sheet.write_number(row, i as u16 + 1, counts.get(st) as f64).map_err(xlsx_error)?;
         }
         sheet.write_number(row, STATUSES.len() as u16 + 1, counts.total as f64).map_err(xlsx_error)?;
-        row += 1;
     }
     sheet.set_column_width(0, 40).map_err(xlsx_error)?;
     let detail = book.add_worksheet().set_name("Chi tiết").map_err(xlsx_error)?;

@@ -36,7 +36,9 @@ pub(crate) const SAMPLE_PDF: &[u8] = include_bytes!("../../../testdata/pdf/rotat
 pub const CRLS: &[&[u8]] = &[include_bytes!("../../../testdata/pki/issuing-ca.crl"), include_bytes!("../../../testdata/pki/root.crl")];
 
 /// (username, full name, CCCD, org, role, test-PKI key stem)
-const PEOPLE: &[(&str, &str, Option<&str>, &str, &str, Option<&str>)] = &[
+type DemoPerson = (&'static str, &'static str, Option<&'static str>, &'static str, &'static str, Option<&'static str>);
+
+const PEOPLE: &[DemoPerson] = &[
     ("admin", "Quản trị Sở", None, "department", "admin", None),
     ("huong", "Nguyễn Thị Hương", Some("001190012345"), "group", "teacher", Some("teacher-rsa")),
     ("bao", "Phạm Quốc Bảo", Some("001085023456"), "group", "head_of_group", Some("head-p256")),

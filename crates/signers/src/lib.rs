@@ -108,6 +108,10 @@ pub struct Registry {
 /// What opening a source gives: the key, the chain (signer first) and whether it is remote.
 type Opened = (Arc<dyn SigningKey>, CertChain, bool);
 
+/// A key opened for assignment: the key itself, its source as stored (kind and reference), and
+/// for the key store the sealed entry (id, ciphertext, nonce).
+type Prepared = (Opened, String, String, Option<(String, String, String)>);
+
 impl Registry {
     /// `kek`: the key store's key-encryption key (from the configuration's `[keystore]`, or the
     /// demo's own), or none when no key store is offered.
@@ -211,7 +215,7 @@ impl Registry {
         let this = self.clone();
         let user_id = person.id.clone();
         // Opening a token or a provider, and the proof signature, block: off the async threads.
-        let opened = tokio::task::spawn_blocking(move || -> Result<(Opened, String, String, Option<(String, String, String)>)> {
+        let opened = tokio::task::spawn_blocking(move || -> Result<Prepared> {
             match source {
                 KeySource::Hsm { name, object } => {
                     let o = this.open_external("hsm", &name, &object)?;
@@ -314,12 +318,7 @@ impl Registry {
     }
 
     /// Encrypts a software key for the store; the chain is ordered signer first.
-    fn keystore_entry(
-        &self,
-        user_id: &str,
-        der: Vec<u8>,
-        mut chain: Vec<Certificate>,
-    ) -> Result<(Opened, String, String, Option<(String, String, String)>)> {
+    fn keystore_entry(&self, user_id: &str, der: Vec<u8>, mut chain: Vec<Certificate>) -> Result<Prepared> {
         let kek = self.kek.as_ref().ok_or(SignersError::NoKeystore)?;
         let key = SoftwareKey::from_pkcs8(&der, None).map_err(|e| SignersError::Unusable(e.to_string()))?;
         let spki = key.public_key_der().map_err(|e| SignersError::Unusable(e.to_string()))?;

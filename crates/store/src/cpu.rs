@@ -197,7 +197,7 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let q2 = q.clone();
         let first = tokio::spawn(async move { q2.run("lan", move || rx.recv().ok()).await });
-        while q.inner.lock().unwrap().queued.get("lan").is_none() {
+        while !q.inner.lock().unwrap().queued.contains_key("lan") {
             tokio::task::yield_now().await;
         }
         assert_eq!(q.run("lan", || 1).await, Err(CpuError::Busy { running: 1 }));

@@ -334,7 +334,7 @@ fn check_signature(
     // 2. The CMS (a document timestamp's token is judged on its own).
     if r.subfilter == "ETSI.RFC3161" {
         check_document_timestamp(&mut r, data, (a, b, end), &contents, ctx);
-        if r.intact && judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig, ctx) {
+        if r.intact && judge_later_changes(&mut r, data, (end, ends), docmdp, doc, sig, ctx) {
             let token = doc_timestamp_token(&contents);
             if let Some(t) = token.as_ref().and_then(|t| kyso_pades::tsp::verify_token(t, None).ok()) {
                 let at = t.info.gen_time().1.unwrap_or(ctx.validation_time_unix);
@@ -458,7 +458,7 @@ fn check_signature(
             }
         }
     }
-    if !judge_later_changes(&mut r, data, end, ends, docmdp, doc, sig, ctx) {
+    if !judge_later_changes(&mut r, data, (end, ends), docmdp, doc, sig, ctx) {
         return r;
     }
     let pool: Vec<Certificate> = facts.certificates.iter().chain(dss_certs).take(path::MAX_POOL).cloned().collect();
@@ -490,11 +490,11 @@ fn check_signature(
 
 /// Step 3: what the revisions after this signature changed. Returns false when that already
 /// decides the verdict (disallowed changes).
+/// `(end, ends)`: where this signature's revision ends, and where every revision does.
 fn judge_later_changes(
     r: &mut SignatureReport,
     data: &Input,
-    end: u64,
-    ends: &[u64],
+    (end, ends): (u64, &[u64]),
     docmdp: Option<i64>,
     doc: &mut Document<View>,
     sig: &kyso_pdf::Dict,

@@ -21,8 +21,7 @@ fn measured(program: &str, args: &[&str]) -> (Option<i32>, f64, f64, String) {
     let mut parts = line.split_whitespace().skip(1);
     let secs: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let kib: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    let last =
-        stderr.lines().filter(|l| !l.starts_with("KYSO_TIME") && !l.trim().is_empty()).last().unwrap_or("").chars().take(100).collect();
+    let last = stderr.lines().rfind(|l| !l.starts_with("KYSO_TIME") && !l.trim().is_empty()).unwrap_or("").chars().take(100).collect();
     (out.status.code(), secs, kib / 1024.0, last)
 }
 

@@ -245,7 +245,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct WebError {
     pub error: ApiError,
     pub lang: Lang,
-    pub chrome: Option<Chrome>,
+    /// Boxed: the frame is large and errors travel through every `?`.
+    pub chrome: Option<Box<Chrome>>,
 }
 
 #[derive(askama::Template)]
@@ -258,7 +259,7 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let chrome = self.chrome.unwrap_or_else(|| Chrome::anonymous(self.lang, "/"));
+        let chrome = self.chrome.map(|c| *c).unwrap_or_else(|| Chrome::anonymous(self.lang, "/"));
         let message = if self.lang == Lang::En { self.error.en.as_str() } else { self.error.vi.as_str() };
         let page = ErrorPage { chrome, status: self.error.status.as_u16(), message };
         let mut r = render(page, self.lang);
@@ -269,7 +270,7 @@ impl IntoResponse for WebError {
 
 /// Turns a domain or API error into a page for `user`.
 pub fn fail<'a>(user: &'a WebUser, current: &'a str) -> impl Fn(ApiError) -> WebError + 'a {
-    move |error| WebError { error, lang: user.lang, chrome: Some(Chrome::for_user(user, current)) }
+    move |error| WebError { error, lang: user.lang, chrome: Some(Box::new(Chrome::for_user(user, current))) }
 }
 
 /// A redirect after a successful form (303: the browser then GETs the page).
