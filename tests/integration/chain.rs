@@ -85,3 +85,66 @@ fn locked_and_certified_documents_refuse_forbidden_changes() {
     assert_eq!(res.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&res.stderr).contains("no changes"), "{}", String::from_utf8_lossy(&res.stderr));
 }
+
+/// The evil annotation attack (issue 12, item 5): a document certified for form filling (P=2)
+/// gets an incremental update that adds a FreeText annotation over the page ("Diem 10 -
+/// Attacker"); a Stamp is added after an ordinary approval signature. Both are DISALLOWED by
+/// `kyso verify`, the first named as certification abuse, and pyHanko refuses the first too.
+#[test]
+fn annotations_added_after_a_signature_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus().join("inputs/pyhanko-minimal.pdf");
+    let p = |s: &str| dir.path().join(format!("{s}.pdf"));
+    sign(&input, &p("certified"), RSA, &["--certify", "form-filling"]);
+    sign(&input, &p("approved"), RSA, &[]);
+    let annotate = |from: &Path, to: &Path, subtype: &str| {
+        let script = r#"
+import sys
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils import generic as g
+src, dst, subtype = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(src, 'rb') as f:
+    w = IncrementalPdfFileWriter(f)
+    page_ref = w.find_page_for_modification(0)[0]
+    annot = g.DictionaryObject({
+        g.NameObject('/Type'): g.NameObject('/Annot'),
+        g.NameObject('/Subtype'): g.NameObject('/' + subtype),
+        g.NameObject('/Rect'): g.ArrayObject([g.FloatObject(v) for v in (0, 0, 600, 800)]),
+        g.NameObject('/Contents'): g.TextStringObject('Diem 10 - Attacker'),
+        g.NameObject('/DA'): g.TextStringObject('/Helv 48 Tf 1 0 0 rg'),
+    })
+    w.register_annotation(page_ref, w.add_object(annot))
+    with open(dst, 'wb') as out:
+        w.write(out)
+"#;
+        let out = std::process::Command::new("python3").args(["-c", script]).arg(from).arg(to).arg(subtype).output().expect("python3 runs");
+        assert!(out.status.success(), "pyHanko's writer: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    annotate(&p("certified"), &p("evil"), "FreeText");
+    annotate(&p("approved"), &p("stamped"), "Stamp");
+    let verdict = |f: &Path| {
+        let out = kyso(&[
+            "verify",
+            &f.display().to_string(),
+            "--trust",
+            &pki("root.cert.pem").display().to_string(),
+            "--offline",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON: {}", String::from_utf8_lossy(&out.stdout)));
+        (out.status.code(), v)
+    };
+    let (code, v) = verdict(&p("evil"));
+    assert_eq!(code, Some(1), "{v}");
+    let sig = &v["signatures"][0];
+    let text = sig.to_string();
+    assert!(text.contains("FreeText"), "the added annotation is named: {text}");
+    assert!(text.contains("EAA_SSA"), "named as certification abuse (evil annotation): {text}");
+    let (verdicts, report) = pyhanko(&p("evil"), false);
+    assert!(report.contains("ILLEGAL") || verdicts.iter().any(|(_, v)| v != "VALID"), "pyHanko refuses it too: {report}");
+    let (code, v) = verdict(&p("stamped"));
+    assert_eq!(code, Some(1), "a stamp over an approval is refused: {v}");
+    assert!(v["signatures"][0].to_string().contains("Stamp"), "{v}");
+}

@@ -228,6 +228,11 @@ pub fn analyse(
             };
             let old_obj = resolve_annots(&mut prev, old_obj);
             let new_obj = resolve_annots(&mut next, new_obj);
+            if let (Object::Dict(o), Object::Dict(n)) = (&old_obj, &new_obj)
+                && o.is_type(b"Page")
+            {
+                judge_added_annotations(&mut f, &mut next, o, n, docmdp);
+            }
             judge(
                 &mut f,
                 num,
@@ -248,6 +253,39 @@ pub fn analyse(
         prev = next;
     }
     f
+}
+
+/// A page's `/Annots` may grow only by the widgets of signature fields. Any other annotation
+/// added after a signature (a FreeText, Stamp, Ink or Square painting over the page, a widget
+/// of another field) is DISALLOWED: under a certification signature it is the evil annotation
+/// attack; without one Kyso still fails closed (its workflows never annotate signed files).
+fn judge_added_annotations(f: &mut Findings, next: &mut Doc, old: &Dict, new: &Dict, docmdp: Option<i64>) {
+    let before = refs_in(old.get(b"Annots"));
+    for r in refs_in(new.get(b"Annots")).into_iter().filter(|r| !before.contains(r)) {
+        let Ok(Object::Dict(a)) = next.get(ObjRef::new(r, 0)) else {
+            f.disallow(
+                None,
+                format!("chú thích {r} thêm vào trang không đọc được"),
+                format!("annotation {r} added to a page cannot be read"),
+            );
+            continue;
+        };
+        let subtype = a.name(b"Subtype").map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_else(|| "?".into());
+        let parent_is_sig = match a.get(b"Parent") {
+            Some(Object::Ref(p)) => matches!(next.get(*p), Ok(Object::Dict(pd)) if pd.name(b"FT") == Some(b"Sig")),
+            _ => false,
+        };
+        let signature_widget = subtype == "Widget" && (a.name(b"FT") == Some(b"Sig") || parent_is_sig);
+        if signature_widget {
+            continue;
+        }
+        let attack = docmdp.map(|_| Attack::CertificationAbuse);
+        f.disallow(
+            attack,
+            format!("chú thích /{subtype} (đối tượng {r}) được thêm vào trang sau khi ký"),
+            format!("a /{subtype} annotation (object {r}) was added to a page after signing"),
+        );
+    }
 }
 
 struct Ctx<'a> {
