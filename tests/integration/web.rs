@@ -27,7 +27,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn walk_in_a_browser(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database(backend, dir.path());
-    let server = Server::start(&dir.path().join("data"), &url, &[]);
+    let server = Server::start(&dir.path().join("data"), &url, &["--demo-samples", "true"]);
     let out = repo_root().join("target/screenshots").join(format!("{backend:?}").to_lowercase());
     let _ = std::fs::remove_dir_all(&out);
     let lesson = corpus().join("inputs/pyhanko-minimal.pdf");

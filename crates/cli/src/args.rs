@@ -150,6 +150,10 @@ pub(crate) struct ServeArgs {
     /// an OCSP response or CRL for each signer: PAdES B-LT), for verification years later.
     #[arg(long)]
     pub(crate) long_term_data: bool,
+    /// With --demo: also seed a second subject group's lesson plans in several states (returned,
+    /// sent, unsigned), so the records dashboard shows every status. `--demo-samples false` to skip.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) demo_samples: bool,
 }
 
 #[derive(Subcommand)]

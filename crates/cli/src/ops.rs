@@ -24,6 +24,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         secure_cookies: args.secure_cookies,
         long_term_data: args.long_term_data,
         demo: args.demo,
+        demo_samples: args.demo_samples,
     };
     kyso_server::serve_blocking(config, args.demo).map_err(|e| anyhow!(e))
 }

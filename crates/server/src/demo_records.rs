@@ -34,7 +34,26 @@ fn upload(state: &AppState, bytes: &[u8]) -> DemoResult<kyso_store::Received> {
     Ok(incoming.finish()?)
 }
 
-pub async fn seed(state: &AppState, admin: &Actor, password_hash: &str) -> DemoResult<()> {
+pub async fn seed(state: &AppState, admin: &Actor, password_hash: &str, samples: bool) -> DemoResult<()> {
+    let store = &state.store;
+    let minh = actor(state, "minh").await?;
+    let semesters = [("2026-09-07".to_string(), "2027-01-16".to_string()), ("2027-01-25".to_string(), "2027-05-29".to_string())];
+    let new_year =
+        kyso_records::years::NewYear { school: "school", name: "2026-2027", education_level: "secondary", semesters: &semesters };
+    let opened = kyso_records::years::open(store, &minh, new_year).await?;
+    tracing::info!(obligations = opened.obligations, "demo: opened the school year 2026-2027 with its registers");
+    if !samples {
+        return Ok(());
+    }
+    // The samples sign documents: where that cannot happen (say, --require-revocation with no
+    // responder) the demo still starts, without them.
+    if let Err(e) = samples_seed(state, admin, password_hash, &opened.year.id).await {
+        tracing::warn!(error = %e, "demo: the sample lesson plans were not seeded");
+    }
+    Ok(())
+}
+
+async fn samples_seed(state: &AppState, admin: &Actor, password_hash: &str, year_id: &str) -> DemoResult<()> {
     let store = &state.store;
     let math = kyso_org::tree::create_unit(store, admin, "school", "group", "Tổ Toán – Tin").await?;
     let mut tx = store.db.write().await?;
@@ -63,19 +82,13 @@ pub async fn seed(state: &AppState, admin: &Actor, password_hash: &str) -> DemoR
         let why = "bản demo: khóa thử nghiệm dùng chung, không có giá trị pháp lý";
         state.workflow.signers.assign(store, admin, username, KeySource::Pkcs8 { der: der_of(key)?, chain }, Some(why)).await?;
     }
-    let minh = actor(state, "minh").await?;
-    let semesters = [("2026-09-07".to_string(), "2027-01-16".to_string()), ("2027-01-25".to_string(), "2027-05-29".to_string())];
-    let new_year =
-        kyso_records::years::NewYear { school: "school", name: "2026-2027", education_level: "secondary", semesters: &semesters };
-    let opened = kyso_records::years::open(store, &minh, new_year).await?;
+    // The new group's people owe their registers of the year too.
+    kyso_records::years::refresh(store, &actor(state, "minh").await?, year_id).await?;
     // The two latest weeks that have begun: last week's plans are finished or returned, this
     // week's are on their way. Outside the school year there is nothing to show.
     let now = store.db.now();
-    let mut weeks: Vec<_> = kyso_records::years::periods(store, &opened.year.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.kind == "week" && p.starts_at <= now)
-        .collect();
+    let mut weeks: Vec<_> =
+        kyso_records::years::periods(store, year_id).await?.into_iter().filter(|p| p.kind == "week" && p.starts_at <= now).collect();
     let (Some(this_week), Some(last_week)) = (weeks.pop(), weeks.pop()) else { return Ok(()) };
     let pdf = crate::demo::SAMPLE_PDF;
     let (hoa, tuan, mai) = (actor(state, "hoa").await?, actor(state, "tuan").await?, actor(state, "mai").await?);
@@ -100,6 +113,5 @@ pub async fn seed(state: &AppState, admin: &Actor, password_hash: &str) -> DemoR
     if let Some(o) = owed(&mai, &this_week.id).await? {
         kyso_records::submit::submit(wf, &mai, &o.id, None, upload(state, pdf)?, &cancel).await?;
     }
-    tracing::info!(obligations = opened.obligations, "demo: opened the school year 2026-2027 with its registers");
     Ok(())
 }

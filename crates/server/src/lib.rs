@@ -51,6 +51,9 @@ pub struct Config {
     /// The demo: its key store's key in the data folder, the test PKI's root trusted and its
     /// CRLs used (needs the `demo` feature).
     pub demo: bool,
+    /// With the demo: a second subject group whose lesson plans stand in several states, so the
+    /// records dashboard shows every status (off in tests that count documents and signatures).
+    pub demo_samples: bool,
 }
 
 impl Config {
