@@ -51,6 +51,11 @@ pub async fn layer(req: Request, next: Next) -> Response {
         }
         response = shaped;
     }
+    // A body refused before it was read leaves the rest of it on the connection: close it, so
+    // a client does not send its next request down a connection the server is about to drop.
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     response
 }
