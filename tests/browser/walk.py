@@ -20,6 +20,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright, expect
 
+# Assertions wait for the page as long as a loaded machine needs (the whole suite runs on two
+# cores); a wrong page still fails, only later.
+expect.set_options(timeout=60_000)
+
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -55,6 +59,7 @@ class Walk:
         page.fill("#username", username)
         page.fill("#password", password)
         page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
         return ctx, page
 
     def shot(self, page, name):
