@@ -44,21 +44,26 @@ pub fn summary_csv(s: &Summary) -> String {
     out
 }
 
+/// One obligation's cells, in the order of both exports' columns.
+fn line_fields(l: &Line) -> [String; 8] {
+    [
+        l.register_name.clone(),
+        l.owner_name.clone(),
+        l.unit_name.clone(),
+        l.school_name.clone(),
+        l.period.clone(),
+        kyso_clock::vietnam_date(l.due_at),
+        status_vi(&l.status).to_string(),
+        l.document_id.clone().unwrap_or_default(),
+    ]
+}
+
 /// The obligations as CSV.
 pub fn lines_csv(lines: &[Line]) -> String {
     let mut out = String::from("\u{feff}");
     out += "\"Sổ\",\"Người/đơn vị phải nộp\",\"Đơn vị\",\"Trường\",\"Kỳ\",\"Hạn\",\"Trạng thái\",\"Mã văn bản\"\r\n";
     for l in lines {
-        let fields = [
-            l.register_name.as_str(),
-            &l.owner_name,
-            &l.unit_name,
-            &l.school_name,
-            &l.period,
-            &kyso_clock::vietnam_date(l.due_at),
-            status_vi(&l.status),
-            l.document_id.as_deref().unwrap_or(""),
-        ];
+        let fields = line_fields(l);
         out += &fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
         out += "\r\n";
     }
@@ -96,20 +101,8 @@ pub fn xlsx(s: &Summary, lines: &[Line]) -> Result<Vec<u8>> {
     }
     for (r, l) in lines.iter().enumerate() {
         let r = r as u32 + 1;
-        for (c, v) in [
-            l.register_name.as_str(),
-            &l.owner_name,
-            &l.unit_name,
-            &l.school_name,
-            &l.period,
-            &kyso_clock::vietnam_date(l.due_at),
-            status_vi(&l.status),
-            l.document_id.as_deref().unwrap_or(""),
-        ]
-        .iter()
-        .enumerate()
-        {
-            detail.write_string(r, c as u16, *v).map_err(xlsx_error)?;
+        for (c, v) in line_fields(l).iter().enumerate() {
+            detail.write_string(r, c as u16, v.as_str()).map_err(xlsx_error)?;
         }
     }
     detail.set_column_width(0, 40).map_err(xlsx_error)?;
