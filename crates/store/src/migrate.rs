@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "security_and_domain", include_str!("../migrations/0002_security_and_domain.sql")),
     (3, "records", include_str!("../migrations/0003_records.sql")),
+    (4, "library", include_str!("../migrations/0004_library.sql")),
 ];
 
 fn checksum(sql: &str) -> String {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod documents;
 pub mod keys;
+pub mod library;
 pub mod operations;
 pub mod orgs;
 pub mod records;
@@ -31,4 +32,5 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(verify::routes())
         .merge(audit::routes())
         .merge(records::routes())
+        .merge(library::routes())
 }

@@ -92,6 +92,10 @@ fn vi_noun(what: &str) -> &str {
         "school" => "trường",
         "school year" => "năm học",
         "record" => "hồ sơ",
+        "title" => "đầu sách",
+        "reader" => "bạn đọc",
+        "person" => "người dùng",
+        "library" => "thư viện",
         other => other,
     }
 }

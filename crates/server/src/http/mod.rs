@@ -3,4 +3,5 @@
 pub mod error;
 pub mod extract;
 pub mod idempotent;
+mod library_error;
 pub mod security;
