@@ -24,6 +24,7 @@ mod csc;
 mod deferred;
 mod domain;
 mod keyfiles;
+mod library_desk;
 mod library_marc;
 mod ltv;
 mod phone;
