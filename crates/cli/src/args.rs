@@ -60,6 +60,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The school library's catalogue: MARC21 import and export for a librarian.
+    Library {
+        #[command(subcommand)]
+        command: LibraryCommand,
+    },
     /// Make a detached CAdES signature (.p7s) over any file.
     CadesSign {
         input: PathBuf,
@@ -179,6 +184,50 @@ pub(crate) enum AuditCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+}
+
+/// Where the library's data is and who is acting: the librarian's username (their roles
+/// decide, as they would at the desk) and, when they work in several, the library.
+#[derive(clap::Args)]
+pub(crate) struct LibraryArgs {
+    #[arg(long, env = "KYSO_DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
+    pub(crate) data_dir: PathBuf,
+    /// The librarian's username (audited as the one who imported or exported).
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub(crate) user: String,
+    /// The library (the school's organisation id); the librarian's own when left out.
+    #[arg(long)]
+    pub(crate) library: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum LibraryCommand {
+    /// Import a MARC21 file (ISO 2709 or MARCXML, told apart by content): prints the report
+    /// (added, duplicates, refused records with the reason). Nothing is half-imported.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        at: LibraryArgs,
+    },
+    /// Export the whole catalogue as MARC21.
+    Export {
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = MarcFormat::Marcxml)]
+        format: MarcFormat,
+        #[command(flatten)]
+        at: LibraryArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum MarcFormat {
+    /// ISO 2709 (`.mrc`).
+    Iso2709,
+    /// MARCXML (`.xml`).
+    Marcxml,
 }
 
 #[derive(Subcommand)]

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod library;
 mod ops;
 mod sign;
 mod verify;
@@ -46,6 +47,8 @@ fn main() {
         Command::Keys { command: KeysCommand::List { config: Some(path), .. } } => config::load_and_describe(&path),
         Command::Keys { command: KeysCommand::ImportCert { cert, key, pin } } => keys_import_cert(&cert, &key, pin),
         Command::Serve(args) => serve(args),
+        Command::Library { command: LibraryCommand::Import { file, at } } => library::import(&file, &at),
+        Command::Library { command: LibraryCommand::Export { output, format, at } } => library::export(&output, format, &at),
         Command::Audit { command: AuditCommand::Verify { database_url, data_dir, checkpoints } } => {
             let url = database_url.unwrap_or_else(|| default_database(&data_dir));
             match audit_verify(&url, &checkpoints) {

@@ -147,6 +147,7 @@ pub async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Se
         state.workflow.signers.assign(store, &admin, username, KeySource::Pkcs8 { der: der_of(key)?, chain }, None).await?;
     }
     crate::demo_records::seed(state, &admin, &hash, state.config.demo_samples).await?;
+    crate::demo_library::seed(state, &hash).await?;
     tracing::info!(people = PEOPLE.len(), "demo: seeded a district, two schools, people for every role and the lesson-plan chain");
     Ok(())
 }

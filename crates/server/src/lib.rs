@@ -9,6 +9,8 @@ pub mod api;
 #[cfg(feature = "demo")]
 pub mod demo;
 #[cfg(feature = "demo")]
+mod demo_library;
+#[cfg(feature = "demo")]
 mod demo_records;
 pub mod http;
 pub mod web;
