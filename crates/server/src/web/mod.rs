@@ -15,6 +15,7 @@ pub mod auth;
 pub mod documents;
 pub mod form;
 pub mod i18n;
+pub mod library;
 pub mod records;
 pub mod verify;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(verify::routes())
         .merge(admin::routes())
         .merge(records::routes())
+        .merge(library::routes())
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -145,6 +147,7 @@ impl Chrome {
             ("/documents", l.t("Hồ sơ", "Documents")),
             ("/submit", l.t("Trình ký", "Submit")),
             ("/records", l.t("Hồ sơ sổ sách", "Records")),
+            ("/library", l.t("Thư viện", "Library")),
             ("/verify", l.t("Kiểm tra chữ ký", "Verify")),
         ];
         if a.has_role("auditor") || a.has_role("admin") {
@@ -154,6 +157,10 @@ impl Chrome {
             nav.push(("/admin", l.t("Quản trị", "Administration")));
         }
         nav.push(("/me/key", l.t("Khóa ký", "My key")));
+        // A student signs nothing and owes no register: the library is their part of Kyso.
+        if !a.memberships.is_empty() && a.memberships.iter().all(|(_, r)| r == "student") {
+            nav.retain(|(href, _)| *href == "/library");
+        }
         Chrome {
             l,
             user: Some(a.display_name().to_string()),
