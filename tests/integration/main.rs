@@ -26,6 +26,7 @@ mod domain;
 mod keyfiles;
 mod library_desk;
 mod library_marc;
+mod library_rest;
 mod ltv;
 mod phone;
 mod pkcs11;

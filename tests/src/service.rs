@@ -151,6 +151,8 @@ pub enum Body<'a> {
     None,
     Json(Value),
     Pdf(&'a [u8]),
+    /// Bytes with their media type.
+    Raw(&'a [u8], &'a str),
 }
 
 #[derive(Clone)]
@@ -185,6 +187,7 @@ impl Api {
             Body::None => req,
             Body::Json(v) => req.json(&v),
             Body::Pdf(b) => req.header("content-type", "application/pdf").body(b.to_vec()),
+            Body::Raw(b, media) => req.header("content-type", media).body(b.to_vec()),
         };
         let resp = req.send().map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
