@@ -61,7 +61,8 @@ fn over_rest(backend: Backend) {
     let out = kyso_tests::kyso(&args);
     assert!(out.status.success(), "kyso library export: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(pymarc_count(&cli_out), 36);
-    let teacher_cli = kyso_tests::kyso(&["library", "import", "x.mrc", "--data-dir", data.to_str().unwrap(), "--as", "huong", "--database-url", &db]);
+    let teacher_cli =
+        kyso_tests::kyso(&["library", "import", "x.mrc", "--data-dir", data.to_str().unwrap(), "--as", "huong", "--database-url", &db]);
     assert!(!teacher_cli.status.success());
 
     // The union catalogue, diacritic-insensitive, for anyone of the district.
@@ -89,5 +90,8 @@ fn over_rest(backend: Backend) {
     let refused = api.call("POST", "/library/checkouts", Some(&huong), Body::Json(json!({"card": "HS6A02", "barcode": "000004"})), &[]);
     assert_eq!(refused.status, 403);
     let audit = api.get("/audit?action=refused&actor=user:huong&limit=1000", &api.login("kiemdinh"));
-    assert!(audit.json["items"].as_array().unwrap().iter().any(|e| e["action"] == "refused" && e["actor"] == "user:huong"), "the refusal is audited");
+    assert!(
+        audit.json["items"].as_array().unwrap().iter().any(|e| e["action"] == "refused" && e["actor"] == "user:huong"),
+        "the refusal is audited"
+    );
 }

@@ -27,6 +27,7 @@ mod keyfiles;
 mod library_desk;
 mod library_marc;
 mod library_rest;
+mod library_stocktake;
 mod ltv;
 mod phone;
 mod pkcs11;

@@ -103,3 +103,27 @@ CREATE TABLE IF NOT EXISTS library_holds (
 );
 CREATE INDEX IF NOT EXISTS library_holds_queue ON library_holds (biblio_id, state, seq);
 CREATE INDEX IF NOT EXISTS library_holds_reader ON library_holds (reader_id, state)
+;
+CREATE TABLE IF NOT EXISTS library_stocktakes (
+    id TEXT PRIMARY KEY,
+    library_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    opened_by TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    closed_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS library_stocktakes_library ON library_stocktakes (library_id, opened_at);
+CREATE TABLE IF NOT EXISTS library_stocktake_expected (
+    stocktake_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    on_loan BIGINT NOT NULL,
+    PRIMARY KEY (stocktake_id, barcode)
+);
+CREATE TABLE IF NOT EXISTS library_stocktake_scans (
+    stocktake_id TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    scanned_at BIGINT NOT NULL,
+    scanned_by TEXT NOT NULL,
+    PRIMARY KEY (stocktake_id, barcode)
+)
