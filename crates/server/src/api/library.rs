@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kyso_library::marc::{Description, Format};
+use kyso_library::stocktake::{self, Scope};
 use kyso_library::{Library, access, catalogue, circulation, items, readers, search};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,6 +35,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/library/rules", get(rules).put(set_rules))
         .route("/api/v1/library/closed-days", post(close_days))
         .route("/api/v1/library/search", get(union_search))
+        .route("/api/v1/library/stocktakes", post(open_stocktake))
+        .route("/api/v1/library/stocktakes/{id}", get(stocktake_outcome))
+        .route("/api/v1/library/stocktakes/{id}/scans", post(stocktake_scans))
+        .route("/api/v1/library/stocktakes/{id}/close", post(close_stocktake))
+        .route("/api/v1/library/stocktakes/{id}/register.pdf", get(stocktake_register))
 }
 
 #[derive(Deserialize, Default)]
@@ -371,4 +377,66 @@ async fn union_search(
         return Err(ApiError::bad_request("the query is longer than 200 characters", "từ khóa dài quá 200 ký tự"));
     }
     Ok(Json(json!({"items": search::search(&state.store, &caller, &q.q, q.limit.unwrap_or(20).min(100)).await?})))
+}
+
+async fn open_stocktake(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    QueryParams(q): QueryParams<LibraryQuery>,
+    JsonBody(scope): JsonBody<Scope>,
+) -> ApiResult<Response> {
+    let lib = library(&state, &caller, &q).await?;
+    let s = stocktake::open(&state.store, &caller, &lib, scope).await?;
+    Ok((StatusCode::CREATED, Json(json!(s))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScansRequest {
+    /// One barcode per line, as a scanner or an uploaded list gives them.
+    barcodes: String,
+}
+
+async fn stocktake_scans(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<LibraryQuery>,
+    JsonBody(r): JsonBody<ScansRequest>,
+) -> ApiResult<Json<Value>> {
+    let lib = library(&state, &caller, &q).await?;
+    Ok(Json(json!({"new": stocktake::scan(&state.store, &caller, &lib, &id, &r.barcodes).await?})))
+}
+
+async fn stocktake_outcome(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<LibraryQuery>,
+) -> ApiResult<Json<Value>> {
+    let lib = library(&state, &caller, &q).await?;
+    Ok(Json(json!(stocktake::outcome(&state.store, &lib, &id).await?)))
+}
+
+async fn close_stocktake(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<LibraryQuery>,
+) -> ApiResult<Json<Value>> {
+    let lib = library(&state, &caller, &q).await?;
+    Ok(Json(json!(stocktake::close(&state.store, &caller, &lib, &id).await?)))
+}
+
+/// Part III of the general register, ready to submit for the principal's signature.
+async fn stocktake_register(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<LibraryQuery>,
+) -> ApiResult<Response> {
+    let lib = library(&state, &caller, &q).await?;
+    let o = stocktake::outcome(&state.store, &lib, &id).await?;
+    let pdf = stocktake::register_part_three(&lib, &o)?;
+    Ok(download(pdf, "application/pdf", "so-dang-ky-tong-quat-phan-3.pdf"))
 }

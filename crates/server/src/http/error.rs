@@ -96,6 +96,7 @@ fn vi_noun(what: &str) -> &str {
         "reader" => "bạn đọc",
         "person" => "người dùng",
         "library" => "thư viện",
+        "stocktake" => "đợt kiểm kê",
         other => other,
     }
 }
