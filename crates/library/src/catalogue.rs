@@ -212,6 +212,18 @@ async fn insert(tx: &mut kyso_store::WriteTx<'_>, actor: &Actor, library: &Libra
 /// title is already in the catalogue (the existing record is named).
 pub async fn create(store: &Store, actor: &Actor, library: &Library, mut d: Description) -> Result<Biblio> {
     d.title = kyso_org::text::line(&d.title, "title", 500)?;
+    // Every field is text people read, printed in registers and exported as MARCXML: no control
+    // or invisible characters, bounded lengths.
+    let short = |v: &str, field: &'static str| kyso_org::text::optional_line(Some(v), field, 300).map(Option::unwrap_or_default);
+    d.responsibility = short(&d.responsibility, "responsibility")?;
+    d.publisher = short(&d.publisher, "publisher")?;
+    d.place = short(&d.place, "place")?;
+    d.edition = short(&d.edition, "edition")?;
+    d.language = short(&d.language, "language")?;
+    d.classification = short(&d.classification, "classification")?;
+    d.subjects =
+        d.subjects.iter().map(|s| short(s, "subjects")).filter(|s| !matches!(s, Ok(v) if v.is_empty())).collect::<Result<_, _>>()?;
+    d.summary = if d.summary.trim().is_empty() { String::new() } else { kyso_org::text::paragraph(&d.summary, "summary", 4000)? };
     if let Some(isbn) = d.isbn.as_deref().filter(|s| !s.trim().is_empty()) {
         d.isbn = Some(crate::isbn::normalise(isbn)?);
     } else {

@@ -104,24 +104,41 @@ async fn rules_for(tx: &mut WriteTx<'_>, library: &Library, reader_type: &str) -
     })
 }
 
-/// Lends the copy `barcode` to the reader with `card`.
+/// Lends the copy `barcode` to the reader with `card`. The reader, their rules and the closed
+/// days are read before the write lock (they only ever change by hand); the copy's state, the
+/// reader's open loans and the loan itself are decided inside it.
 pub async fn check_out(store: &Store, actor: &Actor, library: &Library, card: &str, barcode: &str) -> Result<Loan> {
-    let mut tx = store.db.write().await?;
-    let now = tx.now();
-    let today = dates::day_of(now);
     let reader = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {READER_COLUMNS} FROM library_readers WHERE library_id = $1 AND card_number = $2"
     )))
     .bind(&library.id)
     .bind(card.trim())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&store.db.pool)
     .await?
     .ok_or_else(|| LibraryError::NoSuchReader(card.trim().to_string()))?;
     let reader = reader_of(&reader)?;
     if !reader.active {
         return Err(LibraryError::Refused(LoanRule::InactiveCard));
     }
-    let item = copy(&mut tx, library, barcode).await?;
+    let rules = crate::readers::rules(store, &library.id)
+        .await?
+        .into_iter()
+        .find(|r| r.reader_type == reader.reader_type)
+        .ok_or_else(|| LibraryError::Refused(LoanRule::NoRule(reader.reader_type.clone())))?;
+    let today = dates::day_of(store.now());
+    let closed = crate::readers::closed_days(&store.db.pool, &library.id, today).await?;
+    let due_on = dates::iso(dates::due_after(today, rules.loan_days, &closed));
+
+    let mut tx = store.db.write().await?;
+    let now = tx.now();
+    let item = sqlx::query("SELECT i.id, i.biblio_id, i.barcode, i.state, b.title FROM library_items i JOIN biblios b ON b.id = i.biblio_id WHERE i.library_id = $1 AND i.barcode = $2")
+        .bind(&library.id)
+        .bind(barcode.trim())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| LibraryError::NoSuchCopy(barcode.trim().to_string()))?;
+    let (item, title): (Copy, String) =
+        (Copy { id: item.try_get(0)?, biblio_id: item.try_get(1)?, barcode: item.try_get(2)?, state: item.try_get(3)? }, item.try_get(4)?);
     match item.state.as_str() {
         "available" => {}
         "reserved" => {
@@ -142,7 +159,6 @@ pub async fn check_out(store: &Store, actor: &Actor, library: &Library, card: &s
         "on_loan" => return Err(LibraryError::AlreadyOnLoan(item.barcode)),
         other => return Err(LibraryError::NotLendable { barcode: item.barcode, state: other.to_string() }),
     }
-    let rules = rules_for(&mut tx, library, &reader.reader_type).await?;
     let open: Vec<String> = sqlx::query("SELECT due_on FROM library_loans WHERE reader_id = $1 AND returned_at IS NULL")
         .bind(&reader.id)
         .fetch_all(&mut *tx)
@@ -156,8 +172,6 @@ pub async fn check_out(store: &Store, actor: &Actor, library: &Library, card: &s
     if open.iter().any(|due| due.as_str() < dates::iso(today).as_str()) {
         return Err(LibraryError::Refused(LoanRule::Overdue));
     }
-    let closed = crate::readers::closed_days(&mut tx, &library.id, today).await?;
-    let due_on = dates::iso(dates::due_after(today, rules.loan_days, &closed));
     let loan_id = new_id();
     let inserted = sqlx::query(
         "INSERT INTO library_loans (id, item_id, biblio_id, reader_id, library_id, out_at, due_on, renewals, out_by) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
@@ -186,14 +200,16 @@ pub async fn check_out(store: &Store, actor: &Actor, library: &Library, card: &s
     if moved == 0 {
         return Err(LibraryError::AlreadyOnLoan(item.barcode));
     }
-    // The reader's hold on this title, ready or still waiting, is fulfilled by this loan.
-    sqlx::query("UPDATE library_holds SET state = 'collected', item_id = $1, updated_at = $2 WHERE reader_id = $3 AND biblio_id = $4 AND state IN ('waiting', 'ready')")
-        .bind(&item.id)
-        .bind(now)
-        .bind(&reader.id)
-        .bind(&item.biblio_id)
-        .execute(&mut *tx)
-        .await?;
+    if item.state == "reserved" || has_open_hold(&mut tx, &reader.id, &item.biblio_id).await? {
+        // The reader's hold on this title, ready or still waiting, is fulfilled by this loan.
+        sqlx::query("UPDATE library_holds SET state = 'collected', item_id = $1, updated_at = $2 WHERE reader_id = $3 AND biblio_id = $4 AND state IN ('waiting', 'ready')")
+            .bind(&item.id)
+            .bind(now)
+            .bind(&reader.id)
+            .bind(&item.biblio_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     kyso_org::record(
         &mut tx,
         actor,
@@ -203,9 +219,29 @@ pub async fn check_out(store: &Store, actor: &Actor, library: &Library, card: &s
         serde_json::json!({"barcode": item.barcode, "card": reader.card_number, "due_on": due_on}),
     )
     .await?;
-    let loan = loan_by_id(&mut tx, &loan_id).await?;
     tx.commit().await?;
-    Ok(loan)
+    Ok(Loan {
+        id: loan_id,
+        barcode: item.barcode,
+        biblio_id: item.biblio_id,
+        title,
+        reader_id: reader.id,
+        reader_name: reader.full_name,
+        card_number: reader.card_number,
+        out_at: now,
+        due_on,
+        renewals: 0,
+        returned_at: None,
+    })
+}
+
+async fn has_open_hold(tx: &mut WriteTx<'_>, reader_id: &str, biblio_id: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM library_holds WHERE reader_id = $1 AND biblio_id = $2 AND state IN ('waiting', 'ready')")
+        .bind(reader_id)
+        .bind(biblio_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
 }
 
 async fn open_loan_of(tx: &mut WriteTx<'_>, item: &Copy) -> Result<Loan> {
@@ -233,7 +269,7 @@ pub async fn check_in(store: &Store, actor: &Actor, library: &Library, barcode: 
         .await?;
     let due = dates::parse(&loan.due_on).unwrap_or(today);
     let overdue_days = if today > due {
-        let closed = crate::readers::closed_days(&mut tx, &library.id, due).await?;
+        let closed = crate::readers::closed_days(&mut *tx, &library.id, due).await?;
         (due + 1..=today).filter(|d| !closed.contains(d)).count() as i64
     } else {
         0
@@ -300,7 +336,7 @@ pub async fn renew(store: &Store, actor: &Actor, library: &Library, barcode: &st
     if waiting > 0 {
         return Err(LibraryError::Refused(LoanRule::WaitedFor));
     }
-    let closed = crate::readers::closed_days(&mut tx, &library.id, today).await?;
+    let closed = crate::readers::closed_days(&mut *tx, &library.id, today).await?;
     let due_on = dates::iso(dates::due_after(today, rules.loan_days, &closed).max(dates::parse(&loan.due_on).unwrap_or(today)));
     sqlx::query("UPDATE library_loans SET due_on = $1, renewals = renewals + 1 WHERE id = $2")
         .bind(&due_on)

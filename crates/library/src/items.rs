@@ -104,7 +104,10 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, biblio_id: &st
     } else {
         dates::iso(dates::parse(&new.acquired_on).ok_or(invalid("acquired_on", Rule::DateFormat))?)
     };
-    let location = kyso_org::text::line(&new.location, "location", 100).or_else(|_| Ok::<_, LibraryError>(String::new()))?;
+    let text = |v: &str, field: &'static str| kyso_org::text::optional_line(Some(v), field, 100).map(Option::unwrap_or_default);
+    let location = text(&new.location, "location")?;
+    let call_number = text(&new.call_number, "call_number")?;
+    let source = text(&new.source, "source")?;
     let mut tx = store.db.write().await?;
     let now = tx.now();
     let owner: Option<String> = sqlx::query("SELECT library_id FROM biblios WHERE id = $1")
@@ -133,10 +136,10 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, biblio_id: &st
             barcode,
             kind: new.kind.clone(),
             location: location.clone(),
-            call_number: new.call_number.trim().to_string(),
+            call_number: call_number.clone(),
             state: "available".into(),
             price: new.price,
-            source: new.source.trim().to_string(),
+            source: source.clone(),
             acquired_on: acquired_on.clone(),
         };
         let inserted = sqlx::query(

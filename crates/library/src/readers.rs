@@ -78,7 +78,7 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, new: NewReader
         card_number: card,
         full_name,
         reader_type: new.reader_type,
-        class_name: new.class_name.trim().chars().take(32).collect(),
+        class_name: kyso_org::text::optional_line(Some(&new.class_name), "class_name", 32)?.unwrap_or_default(),
         active: true,
     };
     let mut tx = store.db.write().await?;
@@ -217,11 +217,14 @@ pub async fn close_days(store: &Store, actor: &Actor, library: &Library, first: 
 }
 
 /// The library's closed days from `from` on, as day numbers.
-pub(crate) async fn closed_days(tx: &mut kyso_store::WriteTx<'_>, library_id: &str, from: i64) -> Result<std::collections::HashSet<i64>> {
+pub(crate) async fn closed_days<'e, E>(conn: E, library_id: &str, from: i64) -> Result<std::collections::HashSet<i64>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let rows = sqlx::query("SELECT day FROM library_holidays WHERE library_id = $1 AND day >= $2")
         .bind(library_id)
         .bind(dates::iso(from))
-        .fetch_all(&mut **tx)
+        .fetch_all(conn)
         .await?;
     Ok(rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).filter_map(|d| dates::parse(&d)).collect())
 }

@@ -9,9 +9,10 @@ use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use std::sync::Arc;
 
 /// The pool and the lock that serialises writes (SQLite has one writer; the audit chain needs
-/// one order of appends on every backend). The lock guards the newest audit entry too, once read,
-/// so an append costs one statement instead of two. One `kyso serve` process per database: the
-/// lock and that memory are the process's.
+/// one order of appends on every backend). On SQLite the lock guards the newest audit entry too,
+/// once read, so an append costs one statement instead of two (one process per SQLite file). On
+/// PostgreSQL several processes may share the database: each write also takes a transaction-level
+/// advisory lock and reads the head afresh.
 pub struct Db {
     pub pool: AnyPool,
     writer: tokio::sync::Mutex<Option<AuditHead>>,
@@ -116,14 +117,22 @@ impl Db {
             // WAL: readers never wait for the writer (sqlx keeps synchronous=FULL: durable commits).
             sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
         }
-        crate::migrate::run(&pool).await?;
+        crate::migrate::run(&pool, backend).await?;
         Ok(Db { pool, writer: tokio::sync::Mutex::new(None), backend, clock })
     }
 
     /// Takes the write lock (waiting for the writer before) and begins a transaction.
     pub async fn write(&self) -> Result<WriteTx<'_>> {
-        let head = self.writer.lock().await;
-        let tx = self.pool.begin().await?;
+        let mut head = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Several nodes may share one PostgreSQL database: writers queue on one advisory lock
+            // (released at commit or rollback), and the audit head another node may have moved
+            // is read again inside it. The in-process lock above keeps one node's writers from
+            // all holding a connection while they wait.
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(7262026)) AS l").execute(&mut *tx).await?;
+            *head = None;
+        }
         Ok(WriteTx { tx, head, appended: None, now: self.clock.now() })
     }
 

@@ -2,6 +2,8 @@
 //! and applied in order, each in its own transaction, recorded with its checksum in
 //! `schema_migrations`. A database made by any earlier release upgrades in place; a migration
 //! that shipped is never edited (its checksum would no longer match, and that is refused).
+//! The SQL is portable; a statement that only PostgreSQL has (an index method SQLite lacks)
+//! starts with [`POSTGRES_ONLY`] and is skipped on SQLite.
 
 use crate::error::{Result, StoreError};
 use sha2::{Digest, Sha256};
@@ -13,7 +15,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "security_and_domain", include_str!("../migrations/0002_security_and_domain.sql")),
     (3, "records", include_str!("../migrations/0003_records.sql")),
     (4, "library", include_str!("../migrations/0004_library.sql")),
+    (5, "search_indexes", include_str!("../migrations/0005_search_indexes.sql")),
 ];
+
+/// The marker of a statement run on PostgreSQL only.
+pub const POSTGRES_ONLY: &str = "/* postgres only */";
 
 fn checksum(sql: &str) -> String {
     crate::hex(&Sha256::digest(sql.as_bytes()))
@@ -26,7 +32,7 @@ fn statements(sql: &str) -> Vec<String> {
 }
 
 /// Applies every migration the database lacks. Returns the versions applied now.
-pub async fn run(pool: &AnyPool) -> Result<Vec<i64>> {
+pub async fn run(pool: &AnyPool, backend: crate::Backend) -> Result<Vec<i64>> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
@@ -47,6 +53,9 @@ pub async fn run(pool: &AnyPool) -> Result<Vec<i64>> {
         let fail = |source| StoreError::Migration { version: *version, name, source };
         let mut tx = pool.begin().await.map_err(fail)?;
         for statement in statements(sql) {
+            if statement.starts_with(POSTGRES_ONLY) && backend != crate::Backend::Postgres {
+                continue;
+            }
             sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *tx).await.map_err(fail)?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
