@@ -47,8 +47,10 @@ pub async fn managed(store: &Store, actor: &Actor, library: Option<&str>) -> Res
     };
     match library_of(&tree, &id) {
         Some(lib) if manages(actor, &tree, &id) => Ok(lib),
-        _ => {
-            kyso_org::refused(store, actor, "library", Some(&id)).await?;
+        found => {
+            // Under the library asked for when it exists; a made-up id is not written anywhere.
+            let unit = found.map(|lib| lib.id);
+            kyso_org::refused(store, actor, "library", unit.as_deref()).await?;
             Err(LibraryError::NotLibrarian)
         }
     }

@@ -298,8 +298,8 @@ pub async fn list(store: &Store, library: &Library, query: &str, limit: i64, off
     let mut binds = kyso_store::Binds::default();
     let lib = binds.push(&library.id);
     let mut sql = format!("SELECT {BIBLIO_COLUMNS} FROM biblios WHERE library_id = {lib}");
-    for word in fold(query).split_whitespace().take(8) {
-        let p = binds.push(&format!("%{}%", crate::search::like_escape(word)));
+    for word in crate::search::words(query) {
+        let p = binds.push(&format!("%{}%", crate::search::like_escape(&word)));
         sql.push_str(&format!(" AND search_text LIKE {p} ESCAPE '\\'"));
     }
     let lim = binds.push_int(limit.clamp(1, 500));

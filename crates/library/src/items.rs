@@ -86,8 +86,21 @@ pub(crate) const ITEM_COLUMNS: &str = "id, biblio_id, library_id, barcode, kind,
 
 /// Adds `count` copies of `biblio_id` (with consecutive accession numbers when none is given).
 pub async fn add(store: &Store, actor: &Actor, library: &Library, biblio_id: &str, new: NewItem, count: usize) -> Result<Vec<Item>> {
+    add_batch(store, actor, library, &[(biblio_id.to_string(), new, count)]).await
+}
+
+/// A checked request for copies of one title.
+struct Checked {
+    barcode: Option<String>,
+    location: String,
+    call_number: String,
+    source: String,
+    acquired_on: String,
+}
+
+fn check(store: &Store, new: &NewItem, count: usize) -> Result<Checked> {
     if !KINDS.contains(&new.kind.as_str()) {
-        return Err(invalid("kind", Rule::OneOf { value: new.kind, allowed: KINDS.join(", ") }));
+        return Err(invalid("kind", Rule::OneOf { value: new.kind.clone(), allowed: KINDS.join(", ") }));
     }
     if !(1..=1000).contains(&count) {
         return Err(invalid("count", Rule::Range { min: 1, max: 1000 }));
@@ -95,8 +108,8 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, biblio_id: &st
     if !(0..=1_000_000_000).contains(&new.price) {
         return Err(invalid("price", Rule::Range { min: 0, max: 1_000_000_000 }));
     }
-    let given = if new.barcode.trim().is_empty() { None } else { Some(check_barcode(&new.barcode)?) };
-    if given.is_some() && count != 1 {
+    let barcode = if new.barcode.trim().is_empty() { None } else { Some(check_barcode(&new.barcode)?) };
+    if barcode.is_some() && count != 1 {
         return Err(invalid("count", Rule::Range { min: 1, max: 1 }));
     }
     let acquired_on = if new.acquired_on.trim().is_empty() {
@@ -105,75 +118,87 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, biblio_id: &st
         dates::iso(dates::parse(&new.acquired_on).ok_or(invalid("acquired_on", Rule::DateFormat))?)
     };
     let text = |v: &str, field: &'static str| kyso_org::text::optional_line(Some(v), field, 100).map(Option::unwrap_or_default);
-    let location = text(&new.location, "location")?;
-    let call_number = text(&new.call_number, "call_number")?;
-    let source = text(&new.source, "source")?;
+    Ok(Checked {
+        barcode,
+        location: text(&new.location, "location")?,
+        call_number: text(&new.call_number, "call_number")?,
+        source: text(&new.source, "source")?,
+        acquired_on,
+    })
+}
+
+/// Adds copies of several titles in one transaction with one audit entry (an intake by one
+/// delivery document): every request is checked first, and nothing is added unless all are.
+pub async fn add_batch(store: &Store, actor: &Actor, library: &Library, requests: &[(String, NewItem, usize)]) -> Result<Vec<Item>> {
+    let checked: Vec<Checked> = requests.iter().map(|(_, new, count)| check(store, new, *count)).collect::<Result<_>>()?;
     let mut tx = store.db.write().await?;
     let now = tx.now();
-    let owner: Option<String> = sqlx::query("SELECT library_id FROM biblios WHERE id = $1")
-        .bind(biblio_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-    if owner.as_deref() != Some(library.id.as_str()) {
-        return Err(LibraryError::NotFound("title"));
-    }
-    let mut next = if given.is_none() { next_accession(&mut tx, &library.id).await? } else { 0 };
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        let barcode = match &given {
-            Some(b) => b.clone(),
-            None => {
-                next += 1;
-                format!("{next:06}")
-            }
-        };
-        let item = Item {
-            id: new_id(),
-            biblio_id: biblio_id.to_string(),
-            library_id: library.id.clone(),
-            barcode,
-            kind: new.kind.clone(),
-            location: location.clone(),
-            call_number: call_number.clone(),
-            state: "available".into(),
-            price: new.price,
-            source: source.clone(),
-            acquired_on: acquired_on.clone(),
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO library_items (id, biblio_id, library_id, barcode, kind, location, call_number, state, price, source, acquired_on, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-        )
-        .bind(&item.id)
-        .bind(&item.biblio_id)
-        .bind(&item.library_id)
-        .bind(&item.barcode)
-        .bind(&item.kind)
-        .bind(&item.location)
-        .bind(&item.call_number)
-        .bind(&item.state)
-        .bind(item.price)
-        .bind(&item.source)
-        .bind(&item.acquired_on)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            let e = kyso_store::StoreError::from(e);
-            return Err(if e.is_unique_violation() { LibraryError::BarcodeTaken(item.barcode) } else { e.into() });
+    let mut next = next_accession(&mut tx, &library.id).await?;
+    let mut out = Vec::new();
+    for ((biblio_id, new, count), c) in requests.iter().zip(checked) {
+        let owner: Option<String> = sqlx::query("SELECT library_id FROM biblios WHERE id = $1")
+            .bind(biblio_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if owner.as_deref() != Some(library.id.as_str()) {
+            return Err(LibraryError::NotFound("title"));
         }
-        out.push(item);
+        for _ in 0..*count {
+            let barcode = match &c.barcode {
+                Some(b) => b.clone(),
+                None => {
+                    next += 1;
+                    format!("{next:06}")
+                }
+            };
+            let item = Item {
+                id: new_id(),
+                biblio_id: biblio_id.to_string(),
+                library_id: library.id.clone(),
+                barcode,
+                kind: new.kind.clone(),
+                location: c.location.clone(),
+                call_number: c.call_number.clone(),
+                state: "available".into(),
+                price: new.price,
+                source: c.source.clone(),
+                acquired_on: c.acquired_on.clone(),
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO library_items (id, biblio_id, library_id, barcode, kind, location, call_number, state, price, source, acquired_on, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+            )
+            .bind(&item.id)
+            .bind(&item.biblio_id)
+            .bind(&item.library_id)
+            .bind(&item.barcode)
+            .bind(&item.kind)
+            .bind(&item.location)
+            .bind(&item.call_number)
+            .bind(&item.state)
+            .bind(item.price)
+            .bind(&item.source)
+            .bind(&item.acquired_on)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = inserted {
+                let e = kyso_store::StoreError::from(e);
+                return Err(if e.is_unique_violation() { LibraryError::BarcodeTaken(item.barcode) } else { e.into() });
+            }
+            out.push(item);
+        }
     }
-    let barcodes: Vec<&str> = out.iter().map(|i| i.barcode.as_str()).collect();
+    let (first, last) = (out.first().map(|i| i.barcode.clone()), out.last().map(|i| i.barcode.clone()));
     kyso_org::record(
         &mut tx,
         actor,
         "items_added",
         None,
         Some(&library.id),
-        serde_json::json!({"biblio": biblio_id, "barcodes": barcodes}),
+        serde_json::json!({"titles": requests.len(), "copies": out.len(), "first": first, "last": last}),
     )
     .await?;
     tx.commit().await?;

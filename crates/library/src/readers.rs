@@ -62,6 +62,61 @@ pub(crate) const READER_COLUMNS: &str = "id, library_id, user_id, card_number, f
 
 /// Registers a reader with a card.
 pub async fn add(store: &Store, actor: &Actor, library: &Library, new: NewReader) -> Result<Reader> {
+    let reader = checked(store, library, new).await?;
+    let mut tx = store.db.write().await?;
+    insert(&mut tx, &reader).await?;
+    kyso_org::record(&mut tx, actor, "reader_added", None, Some(&library.id), serde_json::json!({"card": reader.card_number})).await?;
+    tx.commit().await?;
+    Ok(reader)
+}
+
+/// What a reader import did: each row (1-based) added or refused with the reason; a card
+/// already registered is refused as such, so running the same list again adds nothing.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReaderImport {
+    pub added: usize,
+    pub refused: Vec<(usize, String)>,
+}
+
+/// Registers many readers (a class list) in one transaction with one audit entry.
+pub async fn import(store: &Store, actor: &Actor, library: &Library, rows: Vec<NewReader>) -> Result<ReaderImport> {
+    let mut report = ReaderImport::default();
+    let mut ready = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        match checked(store, library, row).await {
+            Ok(r) => ready.push((i + 1, r)),
+            Err(e) => report.refused.push((i + 1, e.to_string())),
+        }
+    }
+    let mut tx = store.db.write().await?;
+    for (row, reader) in ready {
+        let taken = sqlx::query("SELECT 1 FROM library_readers WHERE library_id = $1 AND card_number = $2")
+            .bind(&library.id)
+            .bind(&reader.card_number)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            report.refused.push((row, LibraryError::CardTaken(reader.card_number).to_string()));
+            continue;
+        }
+        insert(&mut tx, &reader).await?;
+        report.added += 1;
+    }
+    report.refused.sort();
+    kyso_org::record(
+        &mut tx,
+        actor,
+        "readers_imported",
+        None,
+        Some(&library.id),
+        serde_json::json!({"added": report.added, "refused": report.refused.len()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+async fn checked(store: &Store, library: &Library, new: NewReader) -> Result<Reader> {
     let card = crate::items::check_barcode(&new.card_number).map_err(|_| invalid("card_number", Rule::CodeFormat))?;
     let full_name = kyso_org::text::line(&new.full_name, "full_name", 200)?;
     if !READER_TYPES.contains(&new.reader_type.as_str()) {
@@ -71,7 +126,7 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, new: NewReader
         Some(u) => Some(kyso_org::people::by_username(store, u.trim()).await?.ok_or(LibraryError::NotFound("person"))?.id),
         None => None,
     };
-    let reader = Reader {
+    Ok(Reader {
         id: new_id(),
         library_id: library.id.clone(),
         user_id,
@@ -80,8 +135,10 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, new: NewReader
         reader_type: new.reader_type,
         class_name: kyso_org::text::optional_line(Some(&new.class_name), "class_name", 32)?.unwrap_or_default(),
         active: true,
-    };
-    let mut tx = store.db.write().await?;
+    })
+}
+
+async fn insert(tx: &mut kyso_store::WriteTx<'_>, reader: &Reader) -> Result<()> {
     let now = tx.now();
     let inserted = sqlx::query(
         "INSERT INTO library_readers (id, library_id, user_id, card_number, full_name, reader_type, class_name, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
@@ -94,15 +151,13 @@ pub async fn add(store: &Store, actor: &Actor, library: &Library, new: NewReader
     .bind(&reader.reader_type)
     .bind(&reader.class_name)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await;
     if let Err(e) = inserted {
         let e = kyso_store::StoreError::from(e);
-        return Err(if e.is_unique_violation() { LibraryError::CardTaken(reader.card_number) } else { e.into() });
+        return Err(if e.is_unique_violation() { LibraryError::CardTaken(reader.card_number.clone()) } else { e.into() });
     }
-    kyso_org::record(&mut tx, actor, "reader_added", None, Some(&library.id), serde_json::json!({"card": reader.card_number})).await?;
-    tx.commit().await?;
-    Ok(reader)
+    Ok(())
 }
 
 pub async fn by_card(store: &Store, library: &Library, card: &str) -> Result<Reader> {

@@ -29,6 +29,13 @@ pub struct Hit {
     pub holdings: Vec<Holding>,
 }
 
+/// The folded words of a query, at most eight; control characters (a NUL, which PostgreSQL
+/// refuses in text) separate words like spaces.
+pub(crate) fn words(query: &str) -> Vec<String> {
+    let cleaned: String = query.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    fold(&cleaned).split_whitespace().take(8).map(str::to_string).collect()
+}
+
 /// `%` and `_` in a searched word are literal.
 pub(crate) fn like_escape(word: &str) -> String {
     word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
@@ -36,7 +43,7 @@ pub(crate) fn like_escape(word: &str) -> String {
 
 /// Titles whose folded text holds every word of `query`, at most `limit` of them.
 pub async fn search(store: &Store, actor: &Actor, query: &str, limit: usize) -> Result<Vec<Hit>> {
-    let words: Vec<String> = fold(query).split_whitespace().take(8).map(str::to_string).collect();
+    let words = words(query);
     if words.is_empty() {
         return Ok(Vec::new());
     }

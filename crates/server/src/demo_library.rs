@@ -82,9 +82,11 @@ pub async fn seed(state: &AppState, password_hash: &str) -> DemoResult<()> {
     }
     readers::close_days(store, &thuvien, &lib, "2027-01-01", "2027-01-01", "Tết Dương lịch").await?;
     readers::close_days(store, &thuvien, &lib, "2027-02-01", "2027-02-14", "Nghỉ Tết Nguyên đán").await?;
-    let mut shelf = Vec::new();
-    for (i, (title, author, publisher, year, ddc, subject, kind, copies)) in TITLES.iter().enumerate() {
-        let d = Description {
+    // The catalogue as one MARC21 import, the copies as one intake, the readers as one class
+    // list: three audit entries, as the librarian's own first day would make.
+    let descriptions: Vec<Description> = TITLES
+        .iter()
+        .map(|(title, author, publisher, year, ddc, subject, _, _)| Description {
             title: title.to_string(),
             responsibility: author.to_string(),
             publisher: publisher.to_string(),
@@ -94,38 +96,49 @@ pub async fn seed(state: &AppState, password_hash: &str) -> DemoResult<()> {
             classification: ddc.to_string(),
             subjects: vec![subject.to_string()],
             ..Default::default()
-        };
-        let b = catalogue::create(store, &thuvien, &lib, d).await?;
-        let shelf_name = match *kind {
-            "textbook" => "Kho sách giáo khoa",
-            "reference" => "Phòng đọc",
-            _ => "Kho mở",
-        };
-        let new = items::NewItem {
-            kind: kind.to_string(),
-            location: shelf_name.into(),
-            call_number: ddc.to_string(),
-            price: 25_000 + (i as i64 % 7) * 10_000,
-            source: format!("Phiếu nhập số {}/2026", 1 + i / 10),
-            acquired_on: "2026-08-20".into(),
-            ..Default::default()
-        };
-        let added = items::add(store, &thuvien, &lib, &b.id, new, *copies).await?;
-        shelf.push(added[0].barcode.clone());
+        })
+        .collect();
+    let records = descriptions.iter().map(Description::to_record).collect::<Result<Vec<_>, _>>()?;
+    let marcxml = kyso_library::marc::to_marcxml(&records);
+    let report = catalogue::import(store, &thuvien, &lib, marcxml.as_bytes(), kyso_library::marc::Format::MarcXml).await?;
+    if report.added != TITLES.len() {
+        return Err(format!("the demo catalogue imported {} of {} titles", report.added, TITLES.len()).into());
     }
-    readers::add(
-        store,
-        &thuvien,
-        &lib,
-        NewReader {
-            card_number: "HS6A01".into(),
-            full_name: "Nguyễn Minh An".into(),
-            reader_type: "student".into(),
-            class_name: "6A".into(),
-            username: Some("hocsinh".into()),
-        },
-    )
-    .await?;
+    let intake: Vec<(String, items::NewItem, usize)> = TITLES
+        .iter()
+        .zip(&report.added_records)
+        .enumerate()
+        .map(|(i, ((_, _, _, _, ddc, _, kind, copies), added))| {
+            let shelf_name = match *kind {
+                "textbook" => "Kho sách giáo khoa",
+                "reference" => "Phòng đọc",
+                _ => "Kho mở",
+            };
+            let new = items::NewItem {
+                kind: kind.to_string(),
+                location: shelf_name.into(),
+                call_number: ddc.to_string(),
+                price: 25_000 + (i as i64 % 7) * 10_000,
+                source: format!("Phiếu nhập số {}/2026", 1 + i / 10),
+                acquired_on: "2026-08-20".into(),
+                ..Default::default()
+            };
+            (added.biblio_id.clone(), new, *copies)
+        })
+        .collect();
+    let copies = items::add_batch(store, &thuvien, &lib, &intake).await?;
+    // The first copy of each title, in catalogue order.
+    let mut shelf = Vec::new();
+    for (biblio_id, _, _) in &intake {
+        shelf.push(copies.iter().find(|c| &c.biblio_id == biblio_id).map(|c| c.barcode.clone()).ok_or("a demo title has no copy")?);
+    }
+    let mut class_list = vec![NewReader {
+        card_number: "HS6A01".into(),
+        full_name: "Nguyễn Minh An".into(),
+        reader_type: "student".into(),
+        class_name: "6A".into(),
+        username: Some("hocsinh".into()),
+    }];
     for (class, offset) in [("6A", 0), ("6B", 7)] {
         for n in 2..=20 {
             let name = format!(
@@ -134,33 +147,34 @@ pub async fn seed(state: &AppState, password_hash: &str) -> DemoResult<()> {
                 if n % 2 == 0 { "Thị" } else { "Văn" },
                 GIVEN[(n * 3 + offset) % GIVEN.len()]
             );
-            let r = NewReader {
+            class_list.push(NewReader {
                 card_number: format!("HS{class}{n:02}"),
                 full_name: name,
                 reader_type: "student".into(),
                 class_name: class.into(),
                 username: None,
-            };
-            readers::add(store, &thuvien, &lib, r).await?;
+            });
         }
     }
     for (card, name, username) in
         [("GV001", "Nguyễn Thị Hương", "huong"), ("GV002", "Phạm Quốc Bảo", "bao"), ("GV003", "Trần Văn Minh", "minh")]
     {
-        let r = NewReader {
+        class_list.push(NewReader {
             card_number: card.into(),
             full_name: name.into(),
             reader_type: "teacher".into(),
             class_name: String::new(),
             username: Some(username.into()),
-        };
-        readers::add(store, &thuvien, &lib, r).await?;
+        });
+    }
+    let imported = readers::import(store, &thuvien, &lib, class_list).await?;
+    if !imported.refused.is_empty() {
+        return Err(format!("demo readers refused: {:?}", imported.refused).into());
     }
     // A few loans: the student has one, a teacher two.
     circulation::check_out(store, &thuvien, &lib, "HS6A01", &shelf[12]).await?;
     circulation::check_out(store, &thuvien, &lib, "GV001", &shelf[9]).await?;
     circulation::check_out(store, &thuvien, &lib, "HS6B05", &shelf[10]).await?;
-    let copies: usize = TITLES.iter().map(|t| t.7).sum();
-    tracing::info!(titles = TITLES.len(), copies, "demo: seeded the school library (librarian: thuvien)");
+    tracing::info!(titles = TITLES.len(), copies = copies.len(), "demo: seeded the school library (librarian: thuvien)");
     Ok(())
 }

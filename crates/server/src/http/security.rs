@@ -24,6 +24,10 @@ pub async fn layer(req: Request, next: Next) -> Response {
             "địa chỉ yêu cầu quá dài",
         )
         .into_response()
+    } else if req.uri().path_and_query().is_some_and(|p| p.as_str().contains("%00")) {
+        // No name or value Kyso keeps may hold a NUL (PostgreSQL refuses it in text): the
+        // address is refused here, once, rather than failing deep inside a query.
+        ApiError::bad_request("the address holds a NUL character (%00)", "địa chỉ yêu cầu chứa ký tự NUL (%00)").into_response()
     } else {
         next.run(req).await
     };
