@@ -62,6 +62,12 @@ impl WriteTx<'_> {
 
     pub async fn commit(self) -> Result<()> {
         let WriteTx { tx, mut head, appended, .. } = self;
+        if appended.is_some() {
+            // If this future is dropped while the commit is in flight (a client that went away
+            // drops its handler), the commit may still take effect: until it is known, the
+            // cached head is not trusted, and the next writer reads it from the table.
+            *head = None;
+        }
         match tx.commit().await {
             Ok(()) => {
                 if appended.is_some() {
