@@ -92,6 +92,23 @@ fn over_rest(backend: Backend) {
         assert_eq!(r.status, 400, "{path}: {}", r.json);
     }
     assert_eq!(api.get("/library/search?q=d%E1%BA%BF%01m%C3%A8n", &thuvien).status, 200);
+    // A class list as CSV (Vietnamese column names, a BOM, a quoted name): one new reader, a card
+    // already registered and an unknown reader type refused by row; the same list again adds nothing.
+    let class_list = "\u{FEFF}so_the,ho_ten,lop,loai\r\nHS7A01,\"Đặng, Văn Lâm\",7A,học sinh\r\nHS6A02,Trùng Thẻ,6A,học sinh\r\nHS7A02,Lê Thị Thu,7A,phụ huynh\r\n";
+    let r = api.call("POST", "/library/patrons", Some(&thuvien), Body::Raw(class_list.as_bytes(), "text/csv"), &[]);
+    expect(&r, "POST", "/api/v1/library/patrons", 200);
+    assert_eq!(r.json["added"], 1, "{}", r.json);
+    let reasons: Vec<(u64, String)> = r.json["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["row"].as_u64().unwrap(), x["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].0 == 2 && reasons[0].1.contains("HS6A02"), "{reasons:?}");
+    assert!(reasons[1].0 == 3 && reasons[1].1.contains("phụ huynh"), "{reasons:?}");
+    let again = api.call("POST", "/library/patrons", Some(&thuvien), Body::Raw(class_list.as_bytes(), "text/csv"), &[]);
+    assert_eq!(again.json["added"], 0, "{}", again.json);
     // A teacher is not the librarian: the desk refuses her, and the refusal is audited.
     let huong = api.login("huong");
     let refused = api.call("POST", "/library/checkouts", Some(&huong), Body::Json(json!({"card": "HS6A02", "barcode": "000004"})), &[]);

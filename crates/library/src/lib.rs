@@ -9,6 +9,7 @@
 pub mod access;
 pub mod catalogue;
 pub mod circulation;
+pub mod csv;
 pub mod dates;
 mod error;
 pub mod isbn;

@@ -228,13 +228,39 @@ async fn list_readers(
     Ok(Json(json!({"items": readers::list(&state.store, &lib).await?})))
 }
 
+/// One reader (JSON), or a class list (`text/csv`: the columns README.md names) registered in
+/// one transaction with a report per row.
 async fn add_reader(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     QueryParams(q): QueryParams<LibraryQuery>,
-    JsonBody(r): JsonBody<readers::NewReader>,
+    Upload(upload): Upload,
 ) -> ApiResult<Response> {
     let lib = library(&state, &caller, &q).await?;
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let bytes = std::fs::read(upload.tmp.path()).map_err(|e| ApiError::internal("receiving an upload", e))?;
+    if media.starts_with("text/csv") {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ApiError::unprocessable("not_utf8", "the CSV file is not UTF-8 text", "tệp CSV không phải văn bản UTF-8"))?;
+        let list = kyso_library::csv::readers(&text)?;
+        let report = readers::import(&state.store, &caller, &lib, list).await?;
+        let refused: Vec<Value> = report.refused.iter().map(|(row, reason)| json!({"row": row, "reason": reason})).collect();
+        return Ok(Json(json!({"added": report.added, "refused": refused})).into_response());
+    }
+    if !media.starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json (one reader) or text/csv (a class list)",
+            "hãy gửi application/json (một bạn đọc) hoặc text/csv (danh sách lớp)",
+        ));
+    }
+    if bytes.len() > 64 * 1024 {
+        return Err(ApiError::too_large(64 * 1024, "a JSON body"));
+    }
+    let r: readers::NewReader = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the JSON body is not a reader: {e}"), "nội dung JSON không phải một bạn đọc"))?;
     let reader = readers::add(&state.store, &caller, &lib, r).await?;
     Ok((StatusCode::CREATED, Json(json!(reader))).into_response())
 }
