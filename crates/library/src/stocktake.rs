@@ -287,20 +287,7 @@ pub fn register_part_three(library: &Library, o: &Outcome) -> Result<Vec<u8>> {
     }
     lines.push(String::new());
     lines.push("Cán bộ thư viện                                   Hiệu trưởng duyệt".to_string());
-    let per_page = kyso_pdf::text_document::LINES_PER_PAGE - 2;
-    let chunks: Vec<&[String]> = lines.chunks(per_page).collect();
-    let total = chunks.len();
-    let pages: Vec<Vec<String>> = chunks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut p = c.to_vec();
-            p.resize(per_page, String::new());
-            p.push(String::new());
-            p.push(format!("Trang {}/{total}", i + 1));
-            p
-        })
-        .collect();
+    let pages = kyso_pdf::text_document::paginate(&lines, |page, total| format!("Trang {page}/{total}"));
     kyso_pdf::text_document::text_pdf("Sổ đăng ký tổng quát — Phần III: Kiểm kê", &pages)
         .map_err(|e| LibraryError::Unreadable(e.to_string()))
 }

@@ -14,6 +14,25 @@ const MARGIN: f64 = 40.0;
 /// Lines per page that keep the text at about 10 pt.
 pub const LINES_PER_PAGE: usize = 62;
 
+/// `lines` cut into pages of [`LINES_PER_PAGE`], each ending with a blank line and
+/// `footer(page, total)` (page numbers from 1), ready for [`text_pdf`].
+pub fn paginate(lines: &[String], footer: impl Fn(usize, usize) -> String) -> Vec<Vec<String>> {
+    let per_page = LINES_PER_PAGE - 2;
+    let chunks: Vec<&[String]> = lines.chunks(per_page).collect();
+    let total = chunks.len();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut p = c.to_vec();
+            p.resize(per_page, String::new());
+            p.push(String::new());
+            p.push(footer(i + 1, total));
+            p
+        })
+        .collect()
+}
+
 /// Writes a PDF whose pages show `pages` (lines of text, top to bottom), titled `title`.
 pub fn text_pdf(title: &str, pages: &[Vec<String>]) -> Result<Vec<u8>> {
     let mut objects: Vec<Object> = Vec::new(); // object n is objects[n - 1]

@@ -235,20 +235,9 @@ pub fn to_pdf(
     for line in to_text_with_chain(r, chain, lang).lines() {
         head.extend(wrap(line, 92));
     }
-    let per_page = kyso_pdf::text_document::LINES_PER_PAGE - 2;
-    let chunks: Vec<&[String]> = head.chunks(per_page).collect();
-    let total = chunks.len();
-    let pages: Vec<Vec<String>> = chunks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut p = c.to_vec();
-            p.resize(per_page, String::new());
-            p.push(String::new());
-            p.push(format!("{} {}/{total} — {file_sha256}", if vi { "Trang" } else { "Page" }, i + 1));
-            p
-        })
-        .collect();
+    let pages = kyso_pdf::text_document::paginate(&head, |page, total| {
+        format!("{} {page}/{total} — {file_sha256}", if vi { "Trang" } else { "Page" })
+    });
     kyso_pdf::text_document::text_pdf(title, &pages)
 }
 
