@@ -5,7 +5,6 @@
 //! even from another node. Every refusal names the rule that refused it.
 
 use crate::error::{LibraryError, LoanRule, Result};
-use crate::readers::{READER_COLUMNS, reader_of};
 use crate::{Library, dates};
 use kyso_org::Actor;
 use kyso_store::{Store, WriteTx, new_id};
@@ -108,15 +107,7 @@ async fn rules_for(tx: &mut WriteTx<'_>, library: &Library, reader_type: &str) -
 /// days are read before the write lock (they only ever change by hand); the copy's state, the
 /// reader's open loans and the loan itself are decided inside it.
 pub async fn check_out(store: &Store, actor: &Actor, library: &Library, card: &str, barcode: &str) -> Result<Loan> {
-    let reader = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {READER_COLUMNS} FROM library_readers WHERE library_id = $1 AND card_number = $2"
-    )))
-    .bind(&library.id)
-    .bind(card.trim())
-    .fetch_optional(&store.db.pool)
-    .await?
-    .ok_or_else(|| LibraryError::NoSuchReader(card.trim().to_string()))?;
-    let reader = reader_of(&reader)?;
+    let reader = crate::readers::by_card(store, library, card).await?;
     if !reader.active {
         return Err(LibraryError::Refused(LoanRule::InactiveCard));
     }
